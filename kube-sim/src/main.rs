@@ -1,0 +1,2 @@
+//! `kube-sim` command line.
+fn main() {}

@@ -1,0 +1,2 @@
+//! capsule-proxy binary.
+fn main() {}
