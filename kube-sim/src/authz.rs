@@ -35,7 +35,14 @@ pub struct Attributes {
 
 impl Attributes {
     /// Attributes of a resource request.
-    pub fn resource(verb: &str, group: &str, resource: &str, subresource: &str, namespace: &str, name: &str) -> Self {
+    pub fn resource(
+        verb: &str,
+        group: &str,
+        resource: &str,
+        subresource: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Self {
         Self {
             verb: verb.into(),
             group: group.into(),
@@ -49,7 +56,11 @@ impl Attributes {
 
     /// Attributes of a non-resource request.
     pub fn non_resource(verb: &str, path: &str) -> Self {
-        Self { verb: verb.into(), path: path.into(), ..Self::default() }
+        Self {
+            verb: verb.into(),
+            path: path.into(),
+            ..Self::default()
+        }
     }
 
     /// Whether this is a resource request.
@@ -60,12 +71,22 @@ impl Attributes {
     /// kube-apiserver's 403 message for this request made by `user`.
     pub fn forbidden_message(&self, user: &UserInfo) -> String {
         if !self.is_resource() {
-            return format!("forbidden: User \"{}\" cannot {} path \"{}\"", user.username, self.verb, self.path);
+            return format!(
+                "forbidden: User \"{}\" cannot {} path \"{}\"",
+                user.username, self.verb, self.path
+            );
         }
         let qualified = crate::status::qualified(&self.group, &self.resource);
-        let subject = if self.name.is_empty() { qualified } else { format!("{qualified} \"{}\"", self.name) };
-        let resource =
-            if self.subresource.is_empty() { self.resource.clone() } else { format!("{}/{}", self.resource, self.subresource) };
+        let subject = if self.name.is_empty() {
+            qualified
+        } else {
+            format!("{qualified} \"{}\"", self.name)
+        };
+        let resource = if self.subresource.is_empty() {
+            self.resource.clone()
+        } else {
+            format!("{}/{}", self.resource, self.subresource)
+        };
         let scope = if self.namespace.is_empty() {
             "at the cluster scope".to_string()
         } else {
@@ -143,7 +164,8 @@ impl Rule {
                 || (!attrs.subresource.is_empty()
                     && (*r == format!("*/{}", attrs.subresource) || *r == format!("{}/*", attrs.resource)))
         });
-        let name = self.resource_names.is_empty() || (!attrs.name.is_empty() && self.resource_names.contains(&attrs.name));
+        let name = self.resource_names.is_empty()
+            || (!attrs.name.is_empty() && self.resource_names.contains(&attrs.name));
         group && resource && name
     }
 
@@ -164,7 +186,10 @@ impl Rule {
 }
 
 fn kind(resource: &str) -> &'static Kind {
-    match kinds::KINDS.iter().find(|k| k.group == "rbac.authorization.k8s.io" && k.resource == resource) {
+    match kinds::KINDS
+        .iter()
+        .find(|k| k.group == "rbac.authorization.k8s.io" && k.resource == resource)
+    {
         Some(k) => k,
         None => unreachable!("RBAC kinds are in the static table"),
     }
@@ -176,7 +201,10 @@ fn subject_matches(subject: &Value, user: &UserInfo, binding_namespace: &str) ->
         Some("User") => name == user.username,
         Some("Group") => user.in_group(name),
         Some("ServiceAccount") => {
-            let ns = subject.get("namespace").and_then(Value::as_str).unwrap_or(binding_namespace);
+            let ns = subject
+                .get("namespace")
+                .and_then(Value::as_str)
+                .unwrap_or(binding_namespace);
             service_account_parts(&user.username) == Some((ns, name))
         }
         _ => false,
@@ -205,7 +233,11 @@ impl Authorizer {
                 resources: vec!["*".into()],
                 ..Rule::default()
             };
-            let urls = Rule { verbs: vec!["*".into()], non_resource_urls: vec!["*".into()], ..Rule::default() };
+            let urls = Rule {
+                verbs: vec!["*".into()],
+                non_resource_urls: vec!["*".into()],
+                ..Rule::default()
+            };
             out.push((all, "system:masters".into()));
             out.push((urls, "system:masters".into()));
         }
@@ -220,13 +252,27 @@ impl Authorizer {
         out
     }
 
-    fn collect(&self, binding: &Value, user: &UserInfo, namespace: &str, binding_kind: &str, out: &mut Vec<(Rule, String)>) {
+    fn collect(
+        &self,
+        binding: &Value,
+        user: &UserInfo,
+        namespace: &str,
+        binding_kind: &str,
+        out: &mut Vec<(Rule, String)>,
+    ) {
         let subjects = binding.get("subjects").and_then(Value::as_array);
-        let Some(subject) = subjects.and_then(|s| s.iter().find(|s| subject_matches(s, user, namespace))) else {
+        let Some(subject) = subjects.and_then(|s| s.iter().find(|s| subject_matches(s, user, namespace)))
+        else {
             return;
         };
-        let role_kind = binding.pointer("/roleRef/kind").and_then(Value::as_str).unwrap_or("");
-        let role_name = binding.pointer("/roleRef/name").and_then(Value::as_str).unwrap_or("");
+        let role_kind = binding
+            .pointer("/roleRef/kind")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let role_name = binding
+            .pointer("/roleRef/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let role = match role_kind {
             "ClusterRole" => self.store.get(kind("clusterroles"), "", role_name),
             "Role" if !namespace.is_empty() => self.store.get(kind("roles"), namespace, role_name),
@@ -234,10 +280,18 @@ impl Authorizer {
         };
         let Some(role) = role else { return };
         let binding_name = crate::store::object_name(binding);
-        let scope = if namespace.is_empty() { String::new() } else { format!(" in namespace \"{namespace}\"") };
+        let scope = if namespace.is_empty() {
+            String::new()
+        } else {
+            format!(" in namespace \"{namespace}\"")
+        };
         let why = format!(
             "RBAC: allowed by {binding_kind} \"{binding_name}{}\" of {role_kind} \"{role_name}\" to {} \"{}\"",
-            if namespace.is_empty() { String::new() } else { format!("/{namespace}") },
+            if namespace.is_empty() {
+                String::new()
+            } else {
+                format!("/{namespace}")
+            },
             subject.get("kind").and_then(Value::as_str).unwrap_or(""),
             subject.get("name").and_then(Value::as_str).unwrap_or(""),
         ) + &scope;
@@ -251,10 +305,16 @@ impl Authorizer {
         self.rules_for(user, &attrs.namespace)
             .into_iter()
             .find(|(rule, _)| rule.allows(attrs))
-            .map_or(Decision { allowed: false, reason: String::new() }, |(_, reason)| Decision {
-                allowed: true,
-                reason,
-            })
+            .map_or(
+                Decision {
+                    allowed: false,
+                    reason: String::new(),
+                },
+                |(_, reason)| Decision {
+                    allowed: true,
+                    reason,
+                },
+            )
     }
 }
 
@@ -275,28 +335,48 @@ pub fn bootstrap_policy() -> Vec<Value> {
     let write = json!(["create", "delete", "deletecollection", "patch", "update"]);
     let namespaced_core = json!(["pods", "pods/log", "pods/status", "configmaps", "serviceaccounts"]);
     vec![
-        cluster_role("cluster-admin", json!([
+        cluster_role(
+            "cluster-admin",
+            json!([
             {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
-            {"nonResourceURLs": ["*"], "verbs": ["*"]}])),
-        cluster_role("system:discovery", json!([
+            {"nonResourceURLs": ["*"], "verbs": ["*"]}]),
+        ),
+        cluster_role(
+            "system:discovery",
+            json!([
             {"nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/readyz",
-                                 "/openapi", "/openapi/*", "/version", "/version/"], "verbs": ["get"]}])),
-        cluster_role("system:public-info-viewer", json!([
-            {"nonResourceURLs": ["/healthz", "/livez", "/readyz", "/version", "/version/"], "verbs": ["get"]}])),
-        cluster_role("system:basic-user", json!([
+                                 "/openapi", "/openapi/*", "/version", "/version/"], "verbs": ["get"]}]),
+        ),
+        cluster_role(
+            "system:public-info-viewer",
+            json!([
+            {"nonResourceURLs": ["/healthz", "/livez", "/readyz", "/version", "/version/"], "verbs": ["get"]}]),
+        ),
+        cluster_role(
+            "system:basic-user",
+            json!([
             {"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"], "verbs": ["create"]},
-            {"apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"], "verbs": ["create"]}])),
-        cluster_role("view", json!([
+            {"apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"], "verbs": ["create"]}]),
+        ),
+        cluster_role(
+            "view",
+            json!([
             {"apiGroups": [""], "resources": namespaced_core, "verbs": read},
             {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},
-            {"apiGroups": ["metrics.k8s.io"], "resources": ["pods"], "verbs": read}])),
-        cluster_role("edit", json!([
+            {"apiGroups": ["metrics.k8s.io"], "resources": ["pods"], "verbs": read}]),
+        ),
+        cluster_role(
+            "edit",
+            json!([
             {"apiGroups": [""], "resources": namespaced_core, "verbs": read},
             {"apiGroups": [""], "resources": ["pods", "configmaps", "serviceaccounts"], "verbs": write},
             {"apiGroups": [""], "resources": ["pods/exec", "pods/attach", "pods/portforward"], "verbs": ["get", "create"]},
             {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},
-            {"apiGroups": ["metrics.k8s.io"], "resources": ["pods"], "verbs": read}])),
-        cluster_role("admin", json!([
+            {"apiGroups": ["metrics.k8s.io"], "resources": ["pods"], "verbs": read}]),
+        ),
+        cluster_role(
+            "admin",
+            json!([
             {"apiGroups": [""], "resources": namespaced_core, "verbs": read},
             {"apiGroups": [""], "resources": ["pods", "configmaps", "serviceaccounts"], "verbs": write},
             {"apiGroups": [""], "resources": ["pods/exec", "pods/attach", "pods/portforward"], "verbs": ["get", "create"]},
@@ -304,10 +384,15 @@ pub fn bootstrap_policy() -> Vec<Value> {
             {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "rolebindings"], "verbs": ["*"]},
             {"apiGroups": ["authorization.k8s.io"], "resources": ["localsubjectaccessreviews"], "verbs": ["create"]},
             {"apiGroups": ["capsule.clastix.io"], "resources": ["proxysettings"], "verbs": ["*"]},
-            {"apiGroups": ["metrics.k8s.io"], "resources": ["pods"], "verbs": read}])),
+            {"apiGroups": ["metrics.k8s.io"], "resources": ["pods"], "verbs": read}]),
+        ),
         bind("cluster-admin", "cluster-admin", MASTERS),
         bind("system:discovery", "system:discovery", "system:authenticated"),
-        bind("system:public-info-viewer", "system:public-info-viewer", "system:authenticated"),
+        bind(
+            "system:public-info-viewer",
+            "system:public-info-viewer",
+            "system:authenticated",
+        ),
         bind("system:basic-user", "system:basic-user", "system:authenticated"),
     ]
 }
@@ -320,10 +405,18 @@ mod tests {
     fn store_with(objects: Vec<Value>) -> Arc<Store> {
         let store = Arc::new(Store::default());
         let namespaces = kinds::lookup("", "v1", "namespaces").unwrap();
-        store.create(namespaces, "", json!({"metadata": {"name": "oil-dev"}})).unwrap();
+        store
+            .create(namespaces, "", json!({"metadata": {"name": "oil-dev"}}))
+            .unwrap();
         for o in bootstrap_policy().into_iter().chain(objects) {
-            let k = kinds::by_api_version_kind(o["apiVersion"].as_str().unwrap(), o["kind"].as_str().unwrap()).unwrap();
-            let ns = o.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("").to_string();
+            let k =
+                kinds::by_api_version_kind(o["apiVersion"].as_str().unwrap(), o["kind"].as_str().unwrap())
+                    .unwrap();
+            let ns = o
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             store.create(k, &ns, o).unwrap();
         }
         store
@@ -337,12 +430,33 @@ mod tests {
     fn masters_and_bootstrap_roles() {
         let authz = Authorizer::new(store_with(vec![]));
         let admin = UserInfo::authenticated("admin", [MASTERS.to_string()]);
-        assert!(authz.authorize(&admin, &Attributes::resource("delete", "", "nodes", "", "", "n1")).allowed);
-        let a = alice();
-        assert!(authz.authorize(&a, &Attributes::non_resource("get", "/apis/capsule.clastix.io/v1beta2")).allowed);
         assert!(
             authz
-                .authorize(&a, &Attributes::resource("create", "authorization.k8s.io", "selfsubjectaccessreviews", "", "", ""))
+                .authorize(&admin, &Attributes::resource("delete", "", "nodes", "", "", "n1"))
+                .allowed
+        );
+        let a = alice();
+        assert!(
+            authz
+                .authorize(
+                    &a,
+                    &Attributes::non_resource("get", "/apis/capsule.clastix.io/v1beta2")
+                )
+                .allowed
+        );
+        assert!(
+            authz
+                .authorize(
+                    &a,
+                    &Attributes::resource(
+                        "create",
+                        "authorization.k8s.io",
+                        "selfsubjectaccessreviews",
+                        "",
+                        "",
+                        ""
+                    )
+                )
                 .allowed
         );
         let list_ns = Attributes::resource("list", "", "namespaces", "", "", "");
@@ -364,10 +478,29 @@ mod tests {
         let in_ns = Attributes::resource("list", "", "pods", "", "oil-dev", "");
         let decision = authz.authorize(&a, &in_ns);
         assert!(decision.allowed);
-        assert!(decision.reason.contains("RoleBinding \"owner/oil-dev\""), "{}", decision.reason);
-        assert!(authz.authorize(&a, &Attributes::resource("create", "", "pods", "exec", "oil-dev", "p")).allowed);
-        assert!(!authz.authorize(&a, &Attributes::resource("list", "", "pods", "", "gas-dev", "")).allowed);
-        assert!(!authz.authorize(&a, &Attributes::resource("list", "", "pods", "", "", "")).allowed);
+        assert!(
+            decision.reason.contains("RoleBinding \"owner/oil-dev\""),
+            "{}",
+            decision.reason
+        );
+        assert!(
+            authz
+                .authorize(
+                    &a,
+                    &Attributes::resource("create", "", "pods", "exec", "oil-dev", "p")
+                )
+                .allowed
+        );
+        assert!(
+            !authz
+                .authorize(&a, &Attributes::resource("list", "", "pods", "", "gas-dev", ""))
+                .allowed
+        );
+        assert!(
+            !authz
+                .authorize(&a, &Attributes::resource("list", "", "pods", "", "", ""))
+                .allowed
+        );
     }
 
     #[test]
@@ -382,11 +515,17 @@ mod tests {
         assert!(rule.allows(&Attributes::resource("get", "", "nodes", "", "", "n1")));
         assert!(!rule.allows(&Attributes::resource("get", "", "nodes", "", "", "n2")));
         assert!(!rule.allows(&Attributes::resource("get", "", "nodes", "status", "", "n1")));
-        let sub = Rule { verbs: vec!["*".into()], api_groups: vec!["*".into()], resources: vec!["*/status".into()], ..Rule::default() };
+        let sub = Rule {
+            verbs: vec!["*".into()],
+            api_groups: vec!["*".into()],
+            resources: vec!["*/status".into()],
+            ..Rule::default()
+        };
         assert!(sub.allows(&Attributes::resource("update", "x", "things", "status", "", "a")));
         assert!(!sub.allows(&Attributes::resource("update", "x", "things", "", "", "a")));
         let sa = UserInfo::authenticated("system:serviceaccount:capsule-system:capsule-proxy", []);
-        let subject = json!({"kind": "ServiceAccount", "name": "capsule-proxy", "namespace": "capsule-system"});
+        let subject =
+            json!({"kind": "ServiceAccount", "name": "capsule-proxy", "namespace": "capsule-system"});
         assert!(subject_matches(&subject, &sa, ""));
         assert!(!subject_matches(&subject, &alice(), ""));
     }

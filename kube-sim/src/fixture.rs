@@ -98,8 +98,10 @@ pub enum FixtureError {
 impl Fixture {
     /// Reads and validates a fixture file.
     pub fn load(path: &Path) -> Result<Self, FixtureError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| FixtureError::Read { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| FixtureError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
         Self::parse(&text)
     }
 
@@ -115,10 +117,16 @@ impl Fixture {
         let mut tokens = std::collections::HashSet::new();
         for id in &self.identities {
             if id.name.is_empty() || id.name.contains(['/', '\\']) || id.name.starts_with('.') {
-                return Err(FixtureError::Invalid(format!("identity name {:?} is not a file stem", id.name)));
+                return Err(FixtureError::Invalid(format!(
+                    "identity name {:?} is not a file stem",
+                    id.name
+                )));
             }
             if !names.insert(&id.name) {
-                return Err(FixtureError::Invalid(format!("identity {:?} appears twice", id.name)));
+                return Err(FixtureError::Invalid(format!(
+                    "identity {:?} appears twice",
+                    id.name
+                )));
             }
             if id.token.is_empty() || !tokens.insert(&id.token) {
                 return Err(FixtureError::Invalid(format!(

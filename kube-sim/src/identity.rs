@@ -28,7 +28,10 @@ impl UserInfo {
         let username = username.into();
         let mut groups: Vec<String> = groups.into_iter().collect();
         if let Some((ns, _)) = service_account_parts(&username) {
-            for g in ["system:serviceaccounts".to_string(), format!("system:serviceaccounts:{ns}")] {
+            for g in [
+                "system:serviceaccounts".to_string(),
+                format!("system:serviceaccounts:{ns}"),
+            ] {
                 if !groups.contains(&g) {
                     groups.push(g);
                 }
@@ -37,7 +40,12 @@ impl UserInfo {
         if !groups.iter().any(|g| g == AUTHENTICATED) {
             groups.push(AUTHENTICATED.to_string());
         }
-        Self { username, uid: String::new(), groups, extra: BTreeMap::new() }
+        Self {
+            username,
+            uid: String::new(),
+            groups,
+            extra: BTreeMap::new(),
+        }
     }
 
     /// Whether the user is in `group`.
@@ -62,7 +70,11 @@ mod tests {
         let u = UserInfo::authenticated("system:serviceaccount:capsule-system:capsule-proxy", []);
         assert_eq!(
             u.groups,
-            vec!["system:serviceaccounts", "system:serviceaccounts:capsule-system", "system:authenticated"]
+            vec![
+                "system:serviceaccounts",
+                "system:serviceaccounts:capsule-system",
+                "system:authenticated"
+            ]
         );
         let alice = UserInfo::authenticated("alice", ["projectcapsule.dev".to_string()]);
         assert_eq!(alice.groups, vec!["projectcapsule.dev", "system:authenticated"]);

@@ -1,7 +1,16 @@
 //! The kinds kube-sim serves: one static table that routing, discovery, OpenAPI and storage all read.
 
 /// Verbs every ordinary stored kind supports.
-const CRUD: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+const CRUD: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 /// Verbs of create-only review kinds (TokenReview, SubjectAccessReview, …).
 const CREATE_ONLY: &[&str] = &["create"];
 /// Verbs of read-only aggregated metrics kinds.
@@ -48,7 +57,11 @@ pub struct Kind {
 impl Kind {
     /// `apiVersion` of objects of this kind: `v1` or `group/version`.
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.to_string() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
 
     /// The `kind` of the list object: `NamespaceList`.
@@ -93,7 +106,13 @@ const fn kind(
     }
 }
 
-const fn review(group: &'static str, resource: &'static str, singular: &'static str, kind: &'static str, namespaced: bool) -> Kind {
+const fn review(
+    group: &'static str,
+    resource: &'static str,
+    singular: &'static str,
+    kind: &'static str,
+    namespaced: bool,
+) -> Kind {
     Kind {
         group,
         version: "v1",
@@ -109,7 +128,12 @@ const fn review(group: &'static str, resource: &'static str, singular: &'static 
     }
 }
 
-const fn metrics(resource: &'static str, singular: &'static str, kind: &'static str, namespaced: bool) -> Kind {
+const fn metrics(
+    resource: &'static str,
+    singular: &'static str,
+    kind: &'static str,
+    namespaced: bool,
+) -> Kind {
     Kind {
         group: "metrics.k8s.io",
         version: "v1beta1",
@@ -127,18 +151,81 @@ const fn metrics(resource: &'static str, singular: &'static str, kind: &'static 
 
 /// Every kind kube-sim serves, grouped by API group in discovery order.
 pub static KINDS: &[Kind] = &[
-    kind("", "v1", "namespaces", "namespace", "Namespace", false, &["ns"], &["status"]),
+    kind(
+        "",
+        "v1",
+        "namespaces",
+        "namespace",
+        "Namespace",
+        false,
+        &["ns"],
+        &["status"],
+    ),
     kind("", "v1", "nodes", "node", "Node", false, &["no"], &["status"]),
-    kind("", "v1", "persistentvolumes", "persistentvolume", "PersistentVolume", false, &["pv"], &["status"]),
+    kind(
+        "",
+        "v1",
+        "persistentvolumes",
+        "persistentvolume",
+        "PersistentVolume",
+        false,
+        &["pv"],
+        &["status"],
+    ),
     Kind {
         categories: &["all"],
-        ..kind("", "v1", "pods", "pod", "Pod", true, &["po"], &["status", "log", "exec"])
+        ..kind(
+            "",
+            "v1",
+            "pods",
+            "pod",
+            "Pod",
+            true,
+            &["po"],
+            &["status", "log", "exec"],
+        )
     },
-    kind("", "v1", "configmaps", "configmap", "ConfigMap", true, &["cm"], &[]),
-    kind("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, &["sa"], &[]),
-    review("authentication.k8s.io", "tokenreviews", "tokenreview", "TokenReview", false),
-    review("authentication.k8s.io", "selfsubjectreviews", "selfsubjectreview", "SelfSubjectReview", false),
-    review("authorization.k8s.io", "subjectaccessreviews", "subjectaccessreview", "SubjectAccessReview", false),
+    kind(
+        "",
+        "v1",
+        "configmaps",
+        "configmap",
+        "ConfigMap",
+        true,
+        &["cm"],
+        &[],
+    ),
+    kind(
+        "",
+        "v1",
+        "serviceaccounts",
+        "serviceaccount",
+        "ServiceAccount",
+        true,
+        &["sa"],
+        &[],
+    ),
+    review(
+        "authentication.k8s.io",
+        "tokenreviews",
+        "tokenreview",
+        "TokenReview",
+        false,
+    ),
+    review(
+        "authentication.k8s.io",
+        "selfsubjectreviews",
+        "selfsubjectreview",
+        "SelfSubjectReview",
+        false,
+    ),
+    review(
+        "authorization.k8s.io",
+        "subjectaccessreviews",
+        "subjectaccessreview",
+        "SubjectAccessReview",
+        false,
+    ),
     review(
         "authorization.k8s.io",
         "selfsubjectaccessreviews",
@@ -160,7 +247,16 @@ pub static KINDS: &[Kind] = &[
         "LocalSubjectAccessReview",
         true,
     ),
-    kind("rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole", "ClusterRole", false, &[], &[]),
+    kind(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "clusterroles",
+        "clusterrole",
+        "ClusterRole",
+        false,
+        &[],
+        &[],
+    ),
     kind(
         "rbac.authorization.k8s.io",
         "v1",
@@ -171,15 +267,78 @@ pub static KINDS: &[Kind] = &[
         &[],
         &[],
     ),
-    kind("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", true, &[], &[]),
-    kind("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", true, &[], &[]),
-    kind("storage.k8s.io", "v1", "storageclasses", "storageclass", "StorageClass", false, &["sc"], &[]),
-    kind("networking.k8s.io", "v1", "ingressclasses", "ingressclass", "IngressClass", false, &[], &[]),
-    kind("scheduling.k8s.io", "v1", "priorityclasses", "priorityclass", "PriorityClass", false, &["pc"], &[]),
-    kind("node.k8s.io", "v1", "runtimeclasses", "runtimeclass", "RuntimeClass", false, &[], &[]),
+    kind(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "roles",
+        "role",
+        "Role",
+        true,
+        &[],
+        &[],
+    ),
+    kind(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "rolebindings",
+        "rolebinding",
+        "RoleBinding",
+        true,
+        &[],
+        &[],
+    ),
+    kind(
+        "storage.k8s.io",
+        "v1",
+        "storageclasses",
+        "storageclass",
+        "StorageClass",
+        false,
+        &["sc"],
+        &[],
+    ),
+    kind(
+        "networking.k8s.io",
+        "v1",
+        "ingressclasses",
+        "ingressclass",
+        "IngressClass",
+        false,
+        &[],
+        &[],
+    ),
+    kind(
+        "scheduling.k8s.io",
+        "v1",
+        "priorityclasses",
+        "priorityclass",
+        "PriorityClass",
+        false,
+        &["pc"],
+        &[],
+    ),
+    kind(
+        "node.k8s.io",
+        "v1",
+        "runtimeclasses",
+        "runtimeclass",
+        "RuntimeClass",
+        false,
+        &[],
+        &[],
+    ),
     metrics("nodes", "", "NodeMetrics", false),
     metrics("pods", "", "PodMetrics", true),
-    kind("capsule.clastix.io", "v1beta2", "tenants", "tenant", "Tenant", false, &["tnt"], &["status"]),
+    kind(
+        "capsule.clastix.io",
+        "v1beta2",
+        "tenants",
+        "tenant",
+        "Tenant",
+        false,
+        &["tnt"],
+        &["status"],
+    ),
     kind(
         "capsule.clastix.io",
         "v1beta2",
@@ -190,7 +349,16 @@ pub static KINDS: &[Kind] = &[
         &[],
         &["status"],
     ),
-    kind("capsule.clastix.io", "v1beta1", "proxysettings", "proxysetting", "ProxySetting", true, &[], &["status"]),
+    kind(
+        "capsule.clastix.io",
+        "v1beta1",
+        "proxysettings",
+        "proxysetting",
+        "ProxySetting",
+        true,
+        &[],
+        &["status"],
+    ),
     kind(
         "capsule.clastix.io",
         "v1beta1",
@@ -218,18 +386,27 @@ pub fn groups() -> Vec<(&'static str, Vec<&'static str>)> {
 
 /// The kind served at `group`/`version`/`resource`, if any.
 pub fn lookup(group: &str, version: &str, resource: &str) -> Option<&'static Kind> {
-    KINDS.iter().find(|k| k.group == group && k.version == version && k.resource == resource)
+    KINDS
+        .iter()
+        .find(|k| k.group == group && k.version == version && k.resource == resource)
 }
 
 /// The kind for an object's `apiVersion` and `kind`, if served.
 pub fn by_api_version_kind(api_version: &str, kind: &str) -> Option<&'static Kind> {
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    KINDS.iter().find(|k| k.group == group && k.version == version && k.kind == kind)
+    KINDS
+        .iter()
+        .find(|k| k.group == group && k.version == version && k.kind == kind)
 }
 
 /// Every kind served in one group-version.
-pub fn in_group_version<'a>(group: &'a str, version: &'a str) -> impl Iterator<Item = &'static Kind> + use<'a> {
-    KINDS.iter().filter(move |k| k.group == group && k.version == version)
+pub fn in_group_version<'a>(
+    group: &'a str,
+    version: &'a str,
+) -> impl Iterator<Item = &'static Kind> + use<'a> {
+    KINDS
+        .iter()
+        .filter(move |k| k.group == group && k.version == version)
 }
 
 #[cfg(test)]
@@ -253,8 +430,16 @@ mod tests {
         let groups = groups();
         let capsule = groups.iter().find(|(g, _)| *g == "capsule.clastix.io").unwrap();
         assert_eq!(capsule.1, vec!["v1beta2", "v1beta1"]);
-        assert_eq!(by_api_version_kind("capsule.clastix.io/v1beta2", "Tenant").unwrap().resource, "tenants");
-        assert_eq!(by_api_version_kind("v1", "Namespace").unwrap().resource, "namespaces");
+        assert_eq!(
+            by_api_version_kind("capsule.clastix.io/v1beta2", "Tenant")
+                .unwrap()
+                .resource,
+            "tenants"
+        );
+        assert_eq!(
+            by_api_version_kind("v1", "Namespace").unwrap().resource,
+            "namespaces"
+        );
         assert!(lookup("", "v1", "services").is_none());
     }
 }

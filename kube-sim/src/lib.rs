@@ -4,30 +4,49 @@
 //! kube-apiserver that the real `kubectl`, kube-rs and capsule-proxy talk to over HTTPS (or plain HTTP for perf).
 //!
 //! ```text
-//!  kubectl / proxy ──TLS──▶ server ─▶ authn (token, client cert) ─▶ impersonation ─▶ RBAC authz
-//!                                   ─▶ request info (group/version/resource/ns/name/verb)
-//!                                   ─▶ store (objects, resourceVersion, watch history)
-//!                                   ─▶ reviews (TokenReview, SAR, SSAR, SSRR) │ discovery │ logs │ exec
+//!  kubectl / proxy ─TLS─▶ server ─▶ handler: authn (client cert, token) ─▶ impersonation ─▶ RBAC
+//!                                     │
+//!                                     ├─▶ discovery, openapi          (non-resource paths)
+//!                                     ├─▶ resources ─▶ store          (get/list/create/update/patch/delete)
+//!                                     ├─▶ reviews                     (TokenReview, SAR, SSAR, SSRR)
+//!                                     └─▶ streams                     (watch, logs -f, exec over WebSocket)
 //! ```
 //!
-//! What it is not: no admission, no defaulting beyond metadata, no server-side apply, no protobuf, no field
-//! selectors beyond `metadata.name`/`metadata.namespace`, strategic-merge patch treated as a JSON merge patch
-//! with list-directive keys dropped. Every such request gets a clear `Status` error, never a hang.
+//! Start it in-process with [`sim::KubeSim::start`], or from the command line with `kube-sim serve`.
+//!
+//! What it does not do, on purpose: admission (beyond "the namespace must exist"), defaulting beyond metadata,
+//! server-side apply, protobuf, SPDY, ClusterRole aggregation, graceful deletion and finalizers, field selectors
+//! beyond the common ones, consistent-snapshot paging. Strategic-merge patch is a documented subset. Every
+//! unsupported request gets a clear `Status` error, never a hang.
 
 pub mod authn;
-pub mod clock;
 pub mod authz;
+pub mod clock;
+pub mod cluster;
 pub mod discovery;
 pub mod exec;
 pub mod fixture;
+pub mod handler;
 pub mod identity;
 pub mod kinds;
 pub mod kubeconfig;
+pub mod logs;
 pub mod openapi;
 pub mod patch;
-pub mod request;
 pub mod pki;
+pub mod protobuf;
+pub mod request;
+pub mod resources;
+pub mod response;
+pub mod reviews;
 pub mod selector;
-pub mod store;
+pub mod server;
+pub mod sim;
 pub mod status;
+pub mod store;
+pub mod streams;
 pub mod table;
+pub mod watch;
+
+pub use fixture::Fixture;
+pub use sim::{KubeSim, SimConfig};

@@ -45,7 +45,11 @@ pub fn classify(method: &Method, path: &str, query: &str) -> Result<Target, ApiE
     let (group, version, rest) = match segments.as_slice() {
         ["api", version, rest @ ..] if !rest.is_empty() => ("", *version, rest),
         ["apis", group, version, rest @ ..] if !rest.is_empty() => (*group, *version, rest),
-        _ => return Ok(Target::NonResource { verb: non_resource_verb(method) }),
+        _ => {
+            return Ok(Target::NonResource {
+                verb: non_resource_verb(method),
+            });
+        }
     };
     let mut watch = is_watch(query);
     let mut rest: &[&str] = rest;
@@ -89,9 +93,21 @@ pub fn classify(method: &Method, path: &str, query: &str) -> Result<Target, ApiE
         ("PATCH", true) => "patch",
         ("DELETE", true) => "delete",
         ("DELETE", false) => "deletecollection",
-        _ => return Err(ApiError::method_not_supported(kind.group, kind.resource, method.as_str())),
+        _ => {
+            return Err(ApiError::method_not_supported(
+                kind.group,
+                kind.resource,
+                method.as_str(),
+            ));
+        }
     };
-    Ok(Target::Resource(ResourceRequest { kind, namespace, name, subresource, verb }))
+    Ok(Target::Resource(ResourceRequest {
+        kind,
+        namespace,
+        name,
+        subresource,
+        verb,
+    }))
 }
 
 fn non_resource_verb(method: &Method) -> &'static str {
@@ -119,20 +135,36 @@ mod tests {
     #[test]
     fn classifies_core_and_group_paths() {
         let r = resource(Method::GET, "/api/v1/namespaces", "");
-        assert_eq!((r.kind.resource, r.verb, r.namespace, r.name), ("namespaces", "list", None, None));
+        assert_eq!(
+            (r.kind.resource, r.verb, r.namespace, r.name),
+            ("namespaces", "list", None, None)
+        );
         let r = resource(Method::GET, "/api/v1/namespaces/oil-dev", "");
-        assert_eq!((r.kind.resource, r.verb, r.name.as_deref()), ("namespaces", "get", Some("oil-dev")));
+        assert_eq!(
+            (r.kind.resource, r.verb, r.name.as_deref()),
+            ("namespaces", "get", Some("oil-dev"))
+        );
         let r = resource(Method::PUT, "/api/v1/namespaces/oil-dev/status", "");
-        assert_eq!((r.kind.resource, r.verb, r.subresource.as_deref()), ("namespaces", "update", Some("status")));
+        assert_eq!(
+            (r.kind.resource, r.verb, r.subresource.as_deref()),
+            ("namespaces", "update", Some("status"))
+        );
         let r = resource(Method::GET, "/api/v1/namespaces/oil-dev/pods", "watch=true");
-        assert_eq!((r.kind.resource, r.verb, r.namespace.as_deref()), ("pods", "watch", Some("oil-dev")));
+        assert_eq!(
+            (r.kind.resource, r.verb, r.namespace.as_deref()),
+            ("pods", "watch", Some("oil-dev"))
+        );
         let r = resource(Method::GET, "/api/v1/pods", "");
         assert_eq!((r.verb, r.namespace), ("list", None));
         let r = resource(Method::GET, "/api/v1/namespaces/a/pods/p/log", "follow=true");
         assert_eq!((r.verb, r.subresource.as_deref()), ("get", Some("log")));
         let r = resource(Method::GET, "/apis/capsule.clastix.io/v1beta2/tenants/oil", "");
         assert_eq!((r.kind.kind, r.verb), ("Tenant", "get"));
-        let r = resource(Method::DELETE, "/apis/capsule.clastix.io/v1beta1/namespaces/a/proxysettings", "");
+        let r = resource(
+            Method::DELETE,
+            "/apis/capsule.clastix.io/v1beta1/namespaces/a/proxysettings",
+            "",
+        );
         assert_eq!(r.verb, "deletecollection");
         let r = resource(Method::GET, "/api/v1/watch/namespaces", "");
         assert_eq!(r.verb, "watch");
@@ -149,13 +181,27 @@ mod tests {
         ] {
             assert_eq!(classify(&Method::GET, path, "").unwrap_err().code, 404, "{path}");
         }
-        assert_eq!(classify(&Method::PUT, "/api/v1/namespaces", "").unwrap_err().code, 405);
+        assert_eq!(
+            classify(&Method::PUT, "/api/v1/namespaces", "").unwrap_err().code,
+            405
+        );
     }
 
     #[test]
     fn non_api_paths_are_non_resource() {
-        for path in ["/version", "/api", "/apis", "/api/v1", "/apis/capsule.clastix.io/v1beta2", "/openapi/v3"] {
-            assert_eq!(classify(&Method::GET, path, "").unwrap(), Target::NonResource { verb: "get" }, "{path}");
+        for path in [
+            "/version",
+            "/api",
+            "/apis",
+            "/api/v1",
+            "/apis/capsule.clastix.io/v1beta2",
+            "/openapi/v3",
+        ] {
+            assert_eq!(
+                classify(&Method::GET, path, "").unwrap(),
+                Target::NonResource { verb: "get" },
+                "{path}"
+            );
         }
     }
 }

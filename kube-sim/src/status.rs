@@ -18,7 +18,11 @@ pub struct ApiError {
 
 /// The qualified resource name kube-apiserver uses in messages: `pods`, `tenants.capsule.clastix.io`.
 pub fn qualified(group: &str, resource: &str) -> String {
-    if group.is_empty() { resource.to_string() } else { format!("{resource}.{group}") }
+    if group.is_empty() {
+        resource.to_string()
+    } else {
+        format!("{resource}.{group}")
+    }
 }
 
 fn details(name: &str, group: &str, resource: &str) -> Value {
@@ -35,7 +39,12 @@ fn details(name: &str, group: &str, resource: &str) -> Value {
 impl ApiError {
     /// A bare error with a code, reason and message.
     pub fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        Self { code, reason, message: message.into(), details: None }
+        Self {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+        }
     }
 
     /// 400 BadRequest.
@@ -57,13 +66,21 @@ impl ApiError {
     pub fn not_found(group: &str, resource: &str, name: &str) -> Self {
         Self {
             details: Some(details(name, group, resource)),
-            ..Self::new(404, "NotFound", format!("{} \"{name}\" not found", qualified(group, resource)))
+            ..Self::new(
+                404,
+                "NotFound",
+                format!("{} \"{name}\" not found", qualified(group, resource)),
+            )
         }
     }
 
     /// 404 NotFound for a path the server does not serve.
     pub fn path_not_found() -> Self {
-        Self::new(404, "NotFound", "the server could not find the requested resource")
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
     }
 
     /// 405 MethodNotAllowed for a verb the resource does not support.
@@ -71,7 +88,10 @@ impl ApiError {
         Self::new(
             405,
             "MethodNotAllowed",
-            format!("{verb} is not supported on resources of kind \"{}\"", qualified(group, resource)),
+            format!(
+                "{verb} is not supported on resources of kind \"{}\"",
+                qualified(group, resource)
+            ),
         )
     }
 
@@ -79,7 +99,11 @@ impl ApiError {
     pub fn already_exists(group: &str, resource: &str, name: &str) -> Self {
         Self {
             details: Some(details(name, group, resource)),
-            ..Self::new(409, "AlreadyExists", format!("{} \"{name}\" already exists", qualified(group, resource)))
+            ..Self::new(
+                409,
+                "AlreadyExists",
+                format!("{} \"{name}\" already exists", qualified(group, resource)),
+            )
         }
     }
 
@@ -116,7 +140,10 @@ impl ApiError {
             ..Self::new(
                 422,
                 "Invalid",
-                format!("{} \"{name}\" is invalid: {field}: {message}", qualified(group, kind)),
+                format!(
+                    "{} \"{name}\" is invalid: {field}: {message}",
+                    qualified(group, kind)
+                ),
             )
         }
     }
@@ -143,12 +170,20 @@ impl ApiError {
 
     /// 413 RequestEntityTooLarge.
     pub fn too_large(limit: usize) -> Self {
-        Self::new(413, "RequestEntityTooLarge", format!("request entity too large: limit is {limit} bytes"))
+        Self::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("request entity too large: limit is {limit} bytes"),
+        )
     }
 
     /// 500 InternalError.
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(500, "InternalError", format!("Internal error occurred: {}", message.into()))
+        Self::new(
+            500,
+            "InternalError",
+            format!("Internal error occurred: {}", message.into()),
+        )
     }
 
     /// 503 ServiceUnavailable.

@@ -143,7 +143,9 @@ impl Store {
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave the maps half-updated in a way later readers care about.
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The current resourceVersion.
@@ -153,7 +155,10 @@ impl Store {
 
     /// One object.
     pub fn get(&self, kind: &Kind, namespace: &str, name: &str) -> Option<Arc<Value>> {
-        self.lock().objects.get(&ObjectKey::new(kind, namespace, name)).cloned()
+        self.lock()
+            .objects
+            .get(&ObjectKey::new(kind, namespace, name))
+            .cloned()
     }
 
     /// All objects of `kind`, in one namespace or (with `None`) everywhere, in (namespace, name) order,
@@ -172,7 +177,10 @@ impl Store {
             .filter(|(k, _)| after.is_none_or(|(ns, n)| (k.namespace.as_str(), k.name.as_str()) > (ns, n)))
             .map(|(_, v)| Arc::clone(v))
             .collect();
-        Listing { items, resource_version: inner.resource_version }
+        Listing {
+            items,
+            resource_version: inner.resource_version,
+        }
     }
 
     /// Creates an object, filling server-set metadata. Fails if it exists.
@@ -180,7 +188,12 @@ impl Store {
         let mut inner = self.lock();
         let name = object_name(&object).to_string();
         if kind.namespaced && kind.resource != "namespaces" {
-            let ns_key = ObjectKey { group: "", resource: "namespaces", namespace: String::new(), name: namespace.into() };
+            let ns_key = ObjectKey {
+                group: "",
+                resource: "namespaces",
+                namespace: String::new(),
+                name: namespace.into(),
+            };
             if !inner.objects.contains_key(&ns_key) {
                 return Err(ApiError::not_found("", "namespaces", namespace));
             }
@@ -191,7 +204,10 @@ impl Store {
         }
         let rv = inner.resource_version + 1;
         let meta = metadata_mut(&mut object);
-        meta.insert("uid".into(), json!(clock::new_uid()));
+        // A uid given by a fixture (a controller restoring state) is kept; the API handler never passes one.
+        if meta.get("uid").and_then(Value::as_str).is_none_or(str::is_empty) {
+            meta.insert("uid".into(), json!(clock::new_uid()));
+        }
         meta.insert("creationTimestamp".into(), json!(clock::now()));
         meta.insert("resourceVersion".into(), json!(rv.to_string()));
         if kind.namespaced {
@@ -213,18 +229,33 @@ impl Store {
 
     /// Replaces an object. When the new object carries a resourceVersion it must be the current one.
     /// Server-owned metadata (uid, creationTimestamp) is kept; `generation` moves when `spec` changes.
-    pub fn update(&self, kind: &Kind, namespace: &str, name: &str, mut object: Value) -> Result<Arc<Value>, ApiError> {
+    pub fn update(
+        &self,
+        kind: &Kind,
+        namespace: &str,
+        name: &str,
+        mut object: Value,
+    ) -> Result<Arc<Value>, ApiError> {
         let mut inner = self.lock();
         let key = ObjectKey::new(kind, if kind.namespaced { namespace } else { "" }, name);
         let Some(old) = inner.objects.get(&key).cloned() else {
             return Err(ApiError::not_found(kind.group, kind.resource, name));
         };
-        let wanted_rv = object.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("");
-        if !wanted_rv.is_empty() && Some(wanted_rv) != old.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
+        let wanted_rv = object
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        if !wanted_rv.is_empty()
+            && Some(wanted_rv) != old.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+        {
             return Err(ApiError::conflict(kind.group, kind.resource, name));
         }
         let rv = inner.resource_version + 1;
-        let old_meta = old.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
+        let old_meta = old
+            .get("metadata")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         let generation = old_meta.get("generation").and_then(Value::as_i64).unwrap_or(0);
         let spec_changed = old.get("spec") != object.get("spec");
         let meta = metadata_mut(&mut object);
@@ -237,14 +268,25 @@ impl Store {
         meta.insert("name".into(), json!(name));
         meta.insert("resourceVersion".into(), json!(rv.to_string()));
         if object.get("spec").is_some() {
-            let generation = if spec_changed || generation == 0 { generation + 1 } else { generation };
+            let generation = if spec_changed || generation == 0 {
+                generation + 1
+            } else {
+                generation
+            };
             metadata_mut(&mut object).insert("generation".into(), json!(generation));
         }
         if *old == object {
             return Ok(old);
         }
         let object = Arc::new(object);
-        inner.commit(&self.live, rv, EventType::Modified, key, Arc::clone(&object), Some(old));
+        inner.commit(
+            &self.live,
+            rv,
+            EventType::Modified,
+            key,
+            Arc::clone(&object),
+            Some(old),
+        );
         Ok(object)
     }
 
@@ -256,13 +298,19 @@ impl Store {
             return Err(ApiError::not_found(kind.group, kind.resource, name));
         }
         if kind.resource == "namespaces" {
-            let contents: Vec<ObjectKey> =
-                inner.objects.keys().filter(|k| k.namespace == name && !k.namespace.is_empty()).cloned().collect();
+            let contents: Vec<ObjectKey> = inner
+                .objects
+                .keys()
+                .filter(|k| k.namespace == name && !k.namespace.is_empty())
+                .cloned()
+                .collect();
             for k in contents {
                 inner.remove(&self.live, k);
             }
         }
-        inner.remove(&self.live, key).ok_or_else(|| ApiError::not_found(kind.group, kind.resource, name))
+        inner
+            .remove(&self.live, key)
+            .ok_or_else(|| ApiError::not_found(kind.group, kind.resource, name))
     }
 
     /// Subscribes to changes after `from`. `None` means "now" (the caller lists first). Fails with 410 when the
@@ -275,11 +323,52 @@ impl Store {
             None => Vec::new(),
             Some(rv) if rv >= current => Vec::new(),
             Some(rv) if rv < inner.oldest_resumable => {
-                return Err(ApiError::gone(format!("too old resource version: {rv} ({})", inner.oldest_resumable)));
+                return Err(ApiError::gone(format!(
+                    "too old resource version: {rv} ({})",
+                    inner.oldest_resumable
+                )));
             }
-            Some(rv) => inner.history.iter().filter(|e| e.resource_version > rv).cloned().collect(),
+            Some(rv) => inner
+                .history
+                .iter()
+                .filter(|e| e.resource_version > rv)
+                .cloned()
+                .collect(),
         };
-        Ok(Subscription { backlog, live, resource_version: current })
+        Ok(Subscription {
+            backlog,
+            live,
+            resource_version: current,
+        })
+    }
+
+    /// Lists `kind` and subscribes to what follows, atomically: the live feed starts right after the listing.
+    pub fn list_and_subscribe(&self, kind: &Kind, namespace: Option<&str>) -> (Listing, Subscription) {
+        let inner = self.lock();
+        let live = self.live.subscribe();
+        let lo = ObjectKey::new(kind, namespace.unwrap_or(""), "");
+        let items = inner
+            .objects
+            .range(lo..)
+            .take_while(|(k, _)| {
+                k.group == kind.group
+                    && k.resource == kind.resource
+                    && namespace.is_none_or(|ns| k.namespace == ns)
+            })
+            .map(|(_, v)| Arc::clone(v))
+            .collect();
+        let rv = inner.resource_version;
+        (
+            Listing {
+                items,
+                resource_version: rv,
+            },
+            Subscription {
+                backlog: Vec::new(),
+                live,
+                resource_version: rv,
+            },
+        )
     }
 
     /// Forgets the whole history, so every watch resuming from an older resourceVersion gets 410 Gone.
@@ -311,7 +400,13 @@ impl Inner {
         } else {
             self.objects.insert(key.clone(), Arc::clone(&object));
         }
-        let event = Arc::new(Event { resource_version: rv, kind, key, object, old });
+        let event = Arc::new(Event {
+            resource_version: rv,
+            kind,
+            key,
+            object,
+            old,
+        });
         if self.history.len() >= self.history_limit
             && let Some(dropped) = self.history.pop_front()
         {
@@ -323,7 +418,7 @@ impl Inner {
     }
 
     fn remove(&mut self, live: &broadcast::Sender<Arc<Event>>, key: ObjectKey) -> Option<Arc<Value>> {
-        let old = self.objects.get(&key)?.clone();
+        let old = Arc::clone(self.objects.get(&key)?);
         let rv = self.resource_version + 1;
         let mut last = (*old).clone();
         metadata_mut(&mut last).insert("resourceVersion".into(), json!(rv.to_string()));
@@ -335,7 +430,10 @@ impl Inner {
 
 /// `metadata.name` of an object, or `""`.
 pub fn object_name(object: &Value) -> &str {
-    object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("")
+    object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 
 /// `metadata.labels` of an object.
@@ -348,12 +446,16 @@ pub fn metadata_mut(object: &mut Value) -> &mut Map<String, Value> {
     if !object.is_object() {
         *object = json!({});
     }
-    let Value::Object(fields) = object else { unreachable!("object was just made a JSON object") };
+    let Value::Object(fields) = object else {
+        unreachable!("object was just made a JSON object")
+    };
     let meta = fields.entry("metadata").or_insert_with(|| json!({}));
     if !meta.is_object() {
         *meta = json!({});
     }
-    let Value::Object(meta) = meta else { unreachable!("metadata was just made a JSON object") };
+    let Value::Object(meta) = meta else {
+        unreachable!("metadata was just made a JSON object")
+    };
     meta
 }
 
@@ -365,7 +467,8 @@ fn default_namespace(object: &mut Value, name: &str) {
         labels.insert("kubernetes.io/metadata.name".into(), json!(name));
     }
     if let Some(o) = object.as_object_mut() {
-        o.entry("spec").or_insert_with(|| json!({ "finalizers": ["kubernetes"] }));
+        o.entry("spec")
+            .or_insert_with(|| json!({ "finalizers": ["kubernetes"] }));
         o.insert("status".into(), json!({ "phase": "Active" }));
     }
 }
@@ -391,7 +494,11 @@ mod tests {
         assert_eq!(a["metadata"]["resourceVersion"], "2");
         assert_eq!(a["metadata"]["labels"]["kubernetes.io/metadata.name"], "a");
         assert_eq!(a["status"]["phase"], "Active");
-        assert!(store.create(namespaces, "", ns("a")).is_err_and(|e| e.code == 409));
+        assert!(
+            store
+                .create(namespaces, "", ns("a"))
+                .is_err_and(|e| e.code == 409)
+        );
 
         let mut changed = (*a).clone();
         changed["metadata"]["labels"]["team"] = json!("x");
@@ -399,7 +506,11 @@ mod tests {
         assert_eq!(b["metadata"]["resourceVersion"], "3");
         assert_eq!(b["metadata"]["uid"], a["metadata"]["uid"]);
         // The stale resourceVersion of `changed` ("2") now conflicts.
-        assert!(store.update(namespaces, "", "a", changed).is_err_and(|e| e.code == 409));
+        assert!(
+            store
+                .update(namespaces, "", "a", changed)
+                .is_err_and(|e| e.code == 409)
+        );
 
         let gone = store.delete(namespaces, "", "a").unwrap();
         assert_eq!(gone["metadata"]["resourceVersion"], "4");

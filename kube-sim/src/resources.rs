@@ -1,0 +1,590 @@
+//! Resource verbs: get, list (selectors, paging, Tables), create, update, patch, delete, deletecollection, the
+//! `status` subresource and reviews; watch, log and exec hand over to [`crate::streams`].
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use base64::Engine;
+use bytes::Bytes;
+use http::{Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use serde_json::{Value, json};
+
+use crate::cluster::{Cluster, run_pod};
+use crate::handler::ConnectionInfo;
+use crate::identity::UserInfo;
+use crate::kinds::{Kind, Storage};
+use crate::request::ResourceRequest;
+use crate::response::{self, Body, Format};
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::status::ApiError;
+use crate::store::{labels, metadata_mut, object_name};
+use crate::{patch, protobuf, reviews, streams, table};
+
+/// Query parameters of a request, decoded once.
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    /// Decodes a raw query string.
+    pub fn parse(query: &str) -> Self {
+        Self(form_urlencoded::parse(query.as_bytes()).into_owned().collect())
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether `name` is `true`/`1`.
+    pub fn flag(&self, name: &str) -> bool {
+        matches!(self.get(name), Some("true" | "1"))
+    }
+
+    /// The label and field selectors, validated for `kind`.
+    pub fn selectors(&self, kind: &Kind) -> Result<(LabelSelector, FieldSelector), ApiError> {
+        let labels = LabelSelector::parse(self.get("labelSelector").unwrap_or(""))
+            .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?;
+        let fields = FieldSelector::parse(self.get("fieldSelector").unwrap_or(""))
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        fields
+            .check_fields(kind.kind)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        Ok((labels, fields))
+    }
+
+    /// Whether the request is a server-side dry run.
+    pub fn dry_run(&self) -> bool {
+        self.get("dryRun").is_some_and(|v| v == "All")
+    }
+}
+
+/// Serves an authorized resource request.
+pub async fn serve(
+    cluster: &Arc<Cluster>,
+    conn: &Arc<ConnectionInfo>,
+    rr: ResourceRequest,
+    user: &UserInfo,
+    query: &str,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let params = Params::parse(query);
+    let kind = rr.kind;
+    let namespace = rr.namespace.clone().unwrap_or_default();
+    match rr.subresource.as_deref() {
+        Some("log") => return streams::logs(cluster, conn, &rr, &params),
+        Some("exec") => return streams::exec(cluster, conn, &rr, req),
+        _ => {}
+    }
+    if kind.storage == Storage::Review {
+        if rr.verb != "create" {
+            return Err(ApiError::method_not_supported(kind.group, kind.resource, rr.verb));
+        }
+        let content_type = response::media_type(req.headers().get(header::CONTENT_TYPE));
+        let body = if content_type == "application/vnd.kubernetes.protobuf" {
+            protobuf::decode_review(kind.kind, &read_bytes(cluster, req).await?)?
+        } else {
+            read_body(cluster, req).await?
+        };
+        let answer = reviews::answer(
+            kind,
+            &body,
+            user,
+            rr.namespace.as_deref(),
+            &cluster.authn,
+            &cluster.authz,
+        )?;
+        return Ok(response::json(StatusCode::CREATED, &answer));
+    }
+    if !kind.supports(rr.verb) {
+        return Err(ApiError::method_not_supported(kind.group, kind.resource, rr.verb));
+    }
+    let format = response::negotiate(req.headers().get(header::ACCEPT))?;
+    let status_only = rr.subresource.as_deref() == Some("status");
+    let name = rr.name.clone().unwrap_or_default();
+    match rr.verb {
+        "get" => {
+            let object = cluster
+                .store
+                .get(kind, &namespace, &name)
+                .ok_or_else(|| ApiError::not_found(kind.group, kind.resource, &name))?;
+            Ok(render(kind, &[object], None, format, &params, None))
+        }
+        "list" => list(cluster, kind, rr.namespace.as_deref(), &params, format),
+        "watch" => streams::watch(cluster, conn, &rr, &params, format),
+        "create" => {
+            let body = read_body(cluster, req).await?;
+            let created = create(cluster, kind, &namespace, body, &params)?;
+            Ok(response::json(StatusCode::CREATED, &created))
+        }
+        "update" => {
+            let body = read_body(cluster, req).await?;
+            let updated = update(cluster, kind, &namespace, &name, body, status_only, &params)?;
+            Ok(response::json(StatusCode::OK, &updated))
+        }
+        "patch" => {
+            let content_type = response::media_type(req.headers().get(header::CONTENT_TYPE));
+            let body = read_bytes(cluster, req).await?;
+            let current = cluster
+                .store
+                .get(kind, &namespace, &name)
+                .ok_or_else(|| ApiError::not_found(kind.group, kind.resource, &name))?;
+            let patched = apply_patch(kind, &current, &content_type, &body)?;
+            let updated = update(cluster, kind, &namespace, &name, patched, status_only, &params)?;
+            Ok(response::json(StatusCode::OK, &updated))
+        }
+        "delete" => {
+            if params.dry_run() {
+                let object = cluster
+                    .store
+                    .get(kind, &namespace, &name)
+                    .ok_or_else(|| ApiError::not_found(kind.group, kind.resource, &name))?;
+                return Ok(response::json(StatusCode::OK, &object));
+            }
+            let deleted = cluster.remove(&kind.api_version(), kind.kind, &namespace, &name)?;
+            Ok(response::json(StatusCode::OK, &deleted))
+        }
+        "deletecollection" => {
+            let (label_sel, field_sel) = params.selectors(kind)?;
+            let listing = cluster.store.list(kind, rr.namespace.as_deref(), None);
+            let mut deleted = Vec::new();
+            for object in listing
+                .items
+                .iter()
+                .filter(|o| label_sel.matches(labels(o)) && field_sel.matches(o))
+            {
+                let ns = object
+                    .pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                if !params.dry_run() {
+                    cluster.remove(&kind.api_version(), kind.kind, ns, object_name(object))?;
+                }
+                deleted.push(Arc::clone(object));
+            }
+            Ok(render(
+                kind,
+                &deleted,
+                Some(cluster.store.resource_version()),
+                Format::Json,
+                &params,
+                None,
+            ))
+        }
+        other => Err(ApiError::method_not_supported(kind.group, kind.resource, other)),
+    }
+}
+
+async fn read_bytes(cluster: &Cluster, req: Request<Incoming>) -> Result<Bytes, ApiError> {
+    let limit = cluster.options.max_body_bytes;
+    Limited::new(req.into_body(), limit)
+        .collect()
+        .await
+        .map(http_body_util::Collected::to_bytes)
+        .map_err(|_| ApiError::too_large(limit))
+}
+
+async fn read_body(cluster: &Cluster, req: Request<Incoming>) -> Result<Value, ApiError> {
+    let content_type = req.headers().get(header::CONTENT_TYPE).cloned();
+    let bytes = read_bytes(cluster, req).await?;
+    response::parse_body(content_type.as_ref(), &bytes)
+}
+
+/// The continue token kube-sim hands out: where the next page starts and the list's resourceVersion.
+fn encode_continue(rv: u64, namespace: &str, name: &str) -> String {
+    let token = json!({ "v": "meta.k8s.io/v1", "rv": rv, "start": format!("{namespace}/{name}") });
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token.to_string())
+}
+
+fn decode_continue(token: &str) -> Result<(u64, String, String), ApiError> {
+    let invalid =
+        || ApiError::bad_request("continue key is not valid: the continue token could not be decoded");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.trim_end_matches('='))
+        .map_err(|_| invalid())?;
+    let v: Value = serde_json::from_slice(&raw).map_err(|_| invalid())?;
+    let rv = v.get("rv").and_then(Value::as_u64).ok_or_else(invalid)?;
+    let (ns, name) = v
+        .get("start")
+        .and_then(Value::as_str)
+        .and_then(|s| s.split_once('/'))
+        .ok_or_else(invalid)?;
+    Ok((rv, ns.to_string(), name.to_string()))
+}
+
+fn list(
+    cluster: &Cluster,
+    kind: &'static Kind,
+    namespace: Option<&str>,
+    params: &Params,
+    format: Format,
+) -> Result<Response<Body>, ApiError> {
+    let (label_sel, field_sel) = params.selectors(kind)?;
+    let limit = match params.get("limit") {
+        Some(l) => l
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_request(format!("invalid limit: {l:?}")))?,
+        None => 0,
+    };
+    let start = params
+        .get("continue")
+        .filter(|c| !c.is_empty())
+        .map(decode_continue)
+        .transpose()?;
+    if let Some((rv, _, _)) = &start
+        && cluster.store.is_compacted(*rv)
+    {
+        return Err(ApiError::gone(
+            "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+        ));
+    }
+    let after = start.as_ref().map(|(_, ns, name)| (ns.as_str(), name.as_str()));
+    let listing = cluster.store.list(kind, namespace, after);
+    let list_rv = start.as_ref().map_or(listing.resource_version, |(rv, _, _)| *rv);
+    let mut matching = listing
+        .items
+        .into_iter()
+        .filter(|o| label_sel.matches(labels(o)) && field_sel.matches(o));
+    let mut items: Vec<Arc<Value>> = if limit > 0 {
+        matching.by_ref().take(limit).collect()
+    } else {
+        matching.by_ref().collect()
+    };
+    let remaining = matching.count();
+    let next = if remaining > 0 {
+        items.last().map(|last| {
+            let ns = last
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            (encode_continue(list_rv, ns, object_name(last)), remaining)
+        })
+    } else {
+        None
+    };
+    items.shrink_to_fit();
+    Ok(render(kind, &items, Some(list_rv), format, params, next))
+}
+
+/// Renders one object (`rv == None`) or a list, as JSON or as a Table.
+fn render(
+    kind: &Kind,
+    items: &[Arc<Value>],
+    list_rv: Option<u64>,
+    format: Format,
+    params: &Params,
+    next: Option<(String, usize)>,
+) -> Response<Body> {
+    let mut body = match (format, list_rv) {
+        (Format::Table(version), _) => {
+            let refs: Vec<&Value> = items.iter().map(|o| o.as_ref()).collect();
+            let include =
+                table::IncludeObject::parse(params.get("includeObject").unwrap_or("")).unwrap_or_default();
+            let mut t = table::to_table(kind, &refs, true, include, SystemTime::now());
+            t["apiVersion"] = json!(format!("meta.k8s.io/{version}"));
+            if list_rv.is_none()
+                && let Some(rv) = items.first().and_then(|o| o.pointer("/metadata/resourceVersion"))
+            {
+                t["metadata"]["resourceVersion"] = rv.clone();
+            }
+            t
+        }
+        (Format::Json, None) => items.first().map(|o| (**o).clone()).unwrap_or(Value::Null),
+        (Format::Json, Some(_)) => json!({
+            "kind": kind.list_kind(),
+            "apiVersion": kind.api_version(),
+            "metadata": {},
+            "items": items.iter().map(|o| o.as_ref()).collect::<Vec<_>>(),
+        }),
+    };
+    if let Some(rv) = list_rv {
+        body["metadata"]["resourceVersion"] = json!(rv.to_string());
+    }
+    if let Some((token, remaining)) = next {
+        body["metadata"]["continue"] = json!(token);
+        body["metadata"]["remainingItemCount"] = json!(remaining);
+    }
+    response::json(StatusCode::OK, &body)
+}
+
+const GENERATE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+fn generated_name(prefix: &str) -> String {
+    let uid = crate::clock::new_uid().replace('-', "");
+    let suffix: String = uid
+        .bytes()
+        .take(5)
+        .map(|b| GENERATE_ALPHABET[usize::from(b) % GENERATE_ALPHABET.len()] as char)
+        .collect();
+    format!("{prefix}{suffix}")
+}
+
+/// Whether `name` is a DNS-1123 subdomain (or, for namespaces, a DNS-1123 label).
+fn valid_name(kind: &Kind, name: &str) -> Result<(), String> {
+    let max = if kind.resource == "namespaces" { 63 } else { 253 };
+    let ok_chars = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || (b == b'.' && max == 253));
+    let ends_ok = name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && name.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric());
+    if name.is_empty() {
+        Err("Required value: name or generateName is required".into())
+    } else if name.len() > max || !ok_chars || !ends_ok {
+        Err(format!(
+            "Invalid value: \"{name}\": a lowercase RFC 1123 {} must consist of lower case alphanumeric characters, '-'{}, and must start and end with an alphanumeric character",
+            if max == 63 { "label" } else { "subdomain" },
+            if max == 63 { "" } else { " or '.'" }
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_type(kind: &Kind, object: &mut Value) -> Result<(), ApiError> {
+    let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    if !api_version.is_empty() && api_version != kind.api_version() {
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({api_version}) does not match the expected API version ({})",
+            kind.api_version()
+        )));
+    }
+    let k = object.get("kind").and_then(Value::as_str).unwrap_or("");
+    if !k.is_empty() && k != kind.kind {
+        return Err(ApiError::bad_request(format!(
+            "the kind in the data ({k}) does not match the expected kind ({})",
+            kind.kind
+        )));
+    }
+    if let Some(o) = object.as_object_mut() {
+        o.insert("apiVersion".into(), json!(kind.api_version()));
+        o.insert("kind".into(), json!(kind.kind));
+    }
+    Ok(())
+}
+
+fn check_namespace(kind: &Kind, namespace: &str, object: &Value) -> Result<(), ApiError> {
+    let in_body = object
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if kind.namespaced && !in_body.is_empty() && in_body != namespace {
+        return Err(ApiError::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        ));
+    }
+    Ok(())
+}
+
+fn create(
+    cluster: &Cluster,
+    kind: &'static Kind,
+    namespace: &str,
+    mut object: Value,
+    params: &Params,
+) -> Result<Value, ApiError> {
+    if !object.is_object() {
+        return Err(ApiError::bad_request("the request body must be a JSON object"));
+    }
+    check_type(kind, &mut object)?;
+    check_namespace(kind, namespace, &object)?;
+    let meta = metadata_mut(&mut object);
+    let name = match (
+        meta.get("name").and_then(Value::as_str),
+        meta.get("generateName").and_then(Value::as_str),
+    ) {
+        (Some(n), _) if !n.is_empty() => n.to_string(),
+        (_, Some(prefix)) if !prefix.is_empty() => generated_name(prefix),
+        _ => String::new(),
+    };
+    valid_name(kind, &name)
+        .map_err(|m| ApiError::invalid(kind.kind, kind.group, &name, "metadata.name", &m))?;
+    meta.insert("name".into(), json!(name));
+    for server_owned in [
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+        "generation",
+        "deletionTimestamp",
+    ] {
+        meta.remove(server_owned);
+    }
+    if kind.has_subresource("status")
+        && let Some(o) = object.as_object_mut()
+    {
+        o.remove("status");
+    }
+    if kind.kind == "Pod" {
+        run_pod(&mut object);
+    }
+    if params.dry_run() {
+        if cluster.store.get(kind, namespace, &name).is_some() {
+            return Err(ApiError::already_exists(kind.group, kind.resource, &name));
+        }
+        return Ok(object);
+    }
+    cluster
+        .store
+        .create(kind, namespace, object)
+        .map(|o| (*o).clone())
+}
+
+fn update(
+    cluster: &Cluster,
+    kind: &'static Kind,
+    namespace: &str,
+    name: &str,
+    mut object: Value,
+    status_only: bool,
+    params: &Params,
+) -> Result<Value, ApiError> {
+    if !object.is_object() {
+        return Err(ApiError::bad_request("the request body must be a JSON object"));
+    }
+    check_type(kind, &mut object)?;
+    check_namespace(kind, namespace, &object)?;
+    let body_name = object_name(&object);
+    if !body_name.is_empty() && body_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({body_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    let current = cluster
+        .store
+        .get(kind, namespace, name)
+        .ok_or_else(|| ApiError::not_found(kind.group, kind.resource, name))?;
+    let merged = if status_only {
+        // The status subresource changes status only; the resourceVersion precondition still applies.
+        let mut next = (*current).clone();
+        next["status"] = object.get("status").cloned().unwrap_or(Value::Null);
+        if let Some(rv) = object.pointer("/metadata/resourceVersion") {
+            metadata_mut(&mut next).insert("resourceVersion".into(), rv.clone());
+        }
+        next
+    } else if kind.has_subresource("status") {
+        // The main resource cannot change status.
+        match current.get("status") {
+            Some(status) => object["status"] = status.clone(),
+            None => {
+                object.as_object_mut().map(|o| o.remove("status"));
+            }
+        }
+        object
+    } else {
+        object
+    };
+    if params.dry_run() {
+        return Ok(merged);
+    }
+    cluster
+        .store
+        .update(kind, namespace, name, merged)
+        .map(|o| (*o).clone())
+}
+
+fn apply_patch(kind: &Kind, current: &Value, content_type: &str, body: &[u8]) -> Result<Value, ApiError> {
+    let parse = || -> Result<Value, ApiError> {
+        serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))
+    };
+    let unprocessable = |e: patch::PatchError| match e.status_code() {
+        400 => ApiError::bad_request(e.to_string()),
+        _ => ApiError::new(422, "Invalid", e.to_string()),
+    };
+    match content_type {
+        "application/merge-patch+json" => {
+            let mut next = current.clone();
+            patch::merge_patch(&mut next, &parse()?);
+            Ok(next)
+        }
+        "application/strategic-merge-patch+json" if kind.group.starts_with("capsule.") => Err(ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            "strategic merge patch is not supported for custom resources; use a JSON merge patch",
+        )),
+        "application/strategic-merge-patch+json" => {
+            let mut next = current.clone();
+            patch::strategic_merge_patch(&mut next, &parse()?).map_err(unprocessable)?;
+            Ok(next)
+        }
+        "application/json-patch+json" => patch::json_patch(current, &parse()?).map_err(unprocessable),
+        "application/apply-patch+yaml" | "application/apply-patch+cbor" => Err(ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            "server-side apply is not supported by kube-sim; use client-side apply (kubectl apply without --server-side)",
+        )),
+        other => Err(ApiError::unsupported_media_type(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn continue_tokens_round_trip_and_reject_garbage() {
+        let token = encode_continue(42, "oil-dev", "web");
+        assert_eq!(
+            decode_continue(&token).unwrap(),
+            (42, "oil-dev".to_string(), "web".to_string())
+        );
+        assert_eq!(decode_continue("%%%").unwrap_err().code, 400);
+        assert_eq!(decode_continue("e30").unwrap_err().code, 400);
+    }
+
+    #[test]
+    fn names_follow_dns_rules() {
+        let ns = crate::kinds::lookup("", "v1", "namespaces").unwrap();
+        let pods = crate::kinds::lookup("", "v1", "pods").unwrap();
+        assert!(valid_name(ns, "oil-dev").is_ok());
+        assert!(valid_name(ns, "a.b").is_err());
+        assert!(valid_name(pods, "a.b").is_ok());
+        assert!(valid_name(pods, "Upper").is_err());
+        assert!(valid_name(pods, "-x").is_err());
+        assert!(valid_name(pods, "").is_err());
+        let generated = generated_name("web-");
+        assert_eq!(generated.len(), 9);
+        assert!(valid_name(pods, &generated).is_ok());
+    }
+
+    #[test]
+    fn patch_types() {
+        let pods = crate::kinds::lookup("", "v1", "pods").unwrap();
+        let tenants = crate::kinds::lookup("capsule.clastix.io", "v1beta2", "tenants").unwrap();
+        let current = json!({"metadata": {"name": "p", "labels": {"a": "1"}}});
+        let merged = apply_patch(
+            pods,
+            &current,
+            "application/merge-patch+json",
+            br#"{"metadata":{"labels":{"a":null,"b":"2"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(merged["metadata"]["labels"], json!({"b": "2"}));
+        let jp = apply_patch(
+            pods,
+            &current,
+            "application/json-patch+json",
+            br#"[{"op":"add","path":"/metadata/labels/c","value":"3"}]"#,
+        )
+        .unwrap();
+        assert_eq!(jp["metadata"]["labels"]["c"], "3");
+        assert_eq!(
+            apply_patch(tenants, &current, "application/strategic-merge-patch+json", b"{}")
+                .unwrap_err()
+                .code,
+            415
+        );
+        assert_eq!(
+            apply_patch(pods, &current, "application/apply-patch+yaml", b"{}")
+                .unwrap_err()
+                .code,
+            415
+        );
+    }
+}
