@@ -31,8 +31,13 @@ use sha2::{Digest, Sha512};
 use crate::discovery::{self, GIT_VERSION};
 use crate::kinds::{self, KINDS, Kind};
 
-/// `Content-Type` (and `Accept`) of the protobuf OpenAPI v2 document.
-pub const V2_CONTENT_TYPE: &str = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
+/// `Content-Type` of the protobuf OpenAPI v2 response, as kube-openapi returns it. Clients ask with the
+/// deprecated `application/com.github.proto-openapi.spec.v2@v1.0+protobuf`, which Go's `mime` package
+/// cannot parse back, so the response must use this spelling.
+pub const V2_CONTENT_TYPE: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
+/// `Content-Type` of `/openapi/v3` and of every group-version document.
+pub const V3_CONTENT_TYPE: &str = "application/json";
 
 /// Every served (group, version), core first, in table order.
 fn group_versions() -> Vec<(&'static str, &'static str)> {
