@@ -512,3 +512,19 @@ async fn crud_over_plain_http_with_conflicts_and_dry_run() {
     assert_eq!(code, 200);
     assert_eq!(deleted["metadata"]["name"], "x");
 }
+
+#[tokio::test]
+async fn injected_latency_delays_answers_until_cleared() {
+    let (sim, _dir) = start(false).await;
+    sim.set_latency(Duration::from_secs(3600));
+    let slow = tokio::time::timeout(
+        Duration::from_millis(300),
+        send(&sim, Some("admin-token"), Method::GET, "/api/v1/namespaces", None),
+    )
+    .await;
+    assert!(slow.is_err(), "an hour of latency holds the answer back");
+    sim.set_latency(Duration::ZERO);
+    let (code, _) =
+        json_body(send(&sim, Some("admin-token"), Method::GET, "/api/v1/namespaces", None).await).await;
+    assert_eq!(code, 200);
+}
