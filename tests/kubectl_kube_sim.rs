@@ -100,6 +100,14 @@ async fn apply_creates_then_updates_then_delete_removes() {
         .await);
     assert_eq!(patched.trim(), "configmap/settings labeled");
 
+    // A `kind: List` file is validated against /openapi/v2.
+    let list = env.file(
+        "list.yaml",
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: extra, namespace: oil-dev}\n",
+    );
+    let applied = ok(&env.run("alice", &["apply", "-f", list.to_str().unwrap()]).await);
+    assert_eq!(applied.trim(), "configmap/extra created");
+
     let deleted = ok(&env
         .run("alice", &["delete", "cm", "settings", "-n", "oil-dev"])
         .await);

@@ -82,7 +82,7 @@ async fn serve(
     match request::classify(req.method(), &path, &query)? {
         Target::NonResource { verb } => {
             authorize(cluster, &user, &Attributes::non_resource(verb, &path))?;
-            non_resource(&path, &query, &req)
+            non_resource(&path, &req)
         }
         Target::Resource(rr) => {
             audit.verb = rr.verb.to_string();
@@ -116,7 +116,7 @@ fn authorize(cluster: &Cluster, user: &UserInfo, attrs: &Attributes) -> Result<(
     }
 }
 
-fn non_resource(path: &str, query: &str, req: &Request<Incoming>) -> Result<Response<Body>, ApiError> {
+fn non_resource(path: &str, req: &Request<Incoming>) -> Result<Response<Body>, ApiError> {
     if req.method() != Method::GET {
         return Err(ApiError::method_not_supported("", path, req.method().as_str()));
     }
@@ -129,13 +129,20 @@ fn non_resource(path: &str, query: &str, req: &Request<Incoming>) -> Result<Resp
         return Ok(json_with(body, content_type));
     }
     let trimmed = path.trim_end_matches('/');
+    if trimmed == "/openapi/v2" {
+        return Ok(response::bytes(
+            StatusCode::OK,
+            openapi::V2_CONTENT_TYPE,
+            openapi::v2_protobuf(),
+        ));
+    }
     if trimmed == "/openapi/v3" {
         return Ok(response::json(StatusCode::OK, &openapi::root()));
     }
     if let Some(gv) = trimmed.strip_prefix("/openapi/v3/")
         && let Some(doc) = openapi::group_version(gv)
     {
-        let _ = query; // the `hash` parameter only busts caches
+        // The `hash` query parameter only busts client caches.
         return Ok(response::json(StatusCode::OK, &doc));
     }
     Err(ApiError::path_not_found())

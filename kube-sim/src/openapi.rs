@@ -25,9 +25,11 @@
 //!   and passes, and the patcher behaves as with a 404. Serving it is optional but recommended.
 //! - `kubectl explain` finds no schemas here: it prints the GVK, then "not found in OpenAPI schema".
 //!
-//! Verified end to end with kubectl v1.32/v1.33 against these documents: `apply`/`create` send
-//! `fieldValidation=Strict` for core and Capsule kinds, `kind: List` files apply once v2 is served (and fail
-//! "error validating data" without it), and `apply` of a changed Namespace sends a strategic merge patch.
+//! These code paths are identical in kubectl/cli-runtime/client-go v1.32.4 and v1.33.1. Verified end to
+//! end with the local kubectl (its dispatcher runs v1.33.1 against a 1.33 server) on these documents:
+//! `apply`/`create` send `fieldValidation=Strict` for core and Capsule kinds, `kind: List` files apply once
+//! v2 is served (and fail "error validating data" without it), and `apply` of a changed Namespace sends a
+//! strategic merge patch.
 
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha512};
