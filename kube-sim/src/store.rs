@@ -165,15 +165,8 @@ impl Store {
     /// starting after `after` (a `namespace/name` continue position) when given.
     pub fn list(&self, kind: &Kind, namespace: Option<&str>, after: Option<(&str, &str)>) -> Listing {
         let inner = self.lock();
-        let lo = ObjectKey::new(kind, namespace.unwrap_or(""), "");
         let items = inner
-            .objects
-            .range(lo..)
-            .take_while(|(k, _)| {
-                k.group == kind.group
-                    && k.resource == kind.resource
-                    && namespace.is_none_or(|ns| k.namespace == ns)
-            })
+            .scan(kind, namespace)
             .filter(|(k, _)| after.is_none_or(|(ns, n)| (k.namespace.as_str(), k.name.as_str()) > (ns, n)))
             .map(|(_, v)| Arc::clone(v))
             .collect();
@@ -346,17 +339,7 @@ impl Store {
     pub fn list_and_subscribe(&self, kind: &Kind, namespace: Option<&str>) -> (Listing, Subscription) {
         let inner = self.lock();
         let live = self.live.subscribe();
-        let lo = ObjectKey::new(kind, namespace.unwrap_or(""), "");
-        let items = inner
-            .objects
-            .range(lo..)
-            .take_while(|(k, _)| {
-                k.group == kind.group
-                    && k.resource == kind.resource
-                    && namespace.is_none_or(|ns| k.namespace == ns)
-            })
-            .map(|(_, v)| Arc::clone(v))
-            .collect();
+        let items = inner.scan(kind, namespace).map(|(_, v)| Arc::clone(v)).collect();
         let rv = inner.resource_version;
         (
             Listing {
@@ -385,6 +368,24 @@ impl Store {
 }
 
 impl Inner {
+    /// The objects of `kind`, in one namespace or everywhere, in key order.
+    fn scan<'a>(
+        &'a self,
+        kind: &Kind,
+        namespace: Option<&'a str>,
+    ) -> impl Iterator<Item = (&'a ObjectKey, &'a Arc<Value>)> + 'a {
+        let (group, resource) = (kind.group, kind.resource);
+        let lo = ObjectKey {
+            group,
+            resource,
+            namespace: namespace.unwrap_or("").to_string(),
+            name: String::new(),
+        };
+        self.objects.range(lo..).take_while(move |(k, _)| {
+            k.group == group && k.resource == resource && namespace.is_none_or(|ns| k.namespace == ns)
+        })
+    }
+
     fn commit(
         &mut self,
         live: &broadcast::Sender<Arc<Event>>,
