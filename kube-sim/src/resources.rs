@@ -348,6 +348,16 @@ fn valid_name(kind: &Kind, name: &str) -> Result<(), String> {
     }
 }
 
+/// A body for `kind` in `namespace`: a JSON object whose apiVersion, kind and namespace (when given) agree with the
+/// URL; apiVersion and kind are filled in.
+fn check_body(kind: &Kind, namespace: &str, object: &mut Value) -> Result<(), ApiError> {
+    if !object.is_object() {
+        return Err(ApiError::bad_request("the request body must be a JSON object"));
+    }
+    check_type(kind, object)?;
+    check_namespace(kind, namespace, object)
+}
+
 fn check_type(kind: &Kind, object: &mut Value) -> Result<(), ApiError> {
     let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     if !api_version.is_empty() && api_version != kind.api_version() {
@@ -390,11 +400,7 @@ fn create(
     mut object: Value,
     params: &Params,
 ) -> Result<Value, ApiError> {
-    if !object.is_object() {
-        return Err(ApiError::bad_request("the request body must be a JSON object"));
-    }
-    check_type(kind, &mut object)?;
-    check_namespace(kind, namespace, &object)?;
+    check_body(kind, namespace, &mut object)?;
     let meta = metadata_mut(&mut object);
     let name = match (
         meta.get("name").and_then(Value::as_str),
@@ -445,11 +451,7 @@ fn update(
     status_only: bool,
     params: &Params,
 ) -> Result<Value, ApiError> {
-    if !object.is_object() {
-        return Err(ApiError::bad_request("the request body must be a JSON object"));
-    }
-    check_type(kind, &mut object)?;
-    check_namespace(kind, namespace, &object)?;
+    check_body(kind, namespace, &mut object)?;
     let body_name = object_name(&object);
     if !body_name.is_empty() && body_name != name {
         return Err(ApiError::bad_request(format!(

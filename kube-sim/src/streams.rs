@@ -172,6 +172,17 @@ async fn send_event(
     }
 }
 
+/// The pod a log/exec request is about: (namespace, name, object), or 404.
+fn pod_of(cluster: &Cluster, rr: &ResourceRequest) -> Result<(String, String, Arc<Value>), ApiError> {
+    let namespace = rr.namespace.clone().unwrap_or_default();
+    let name = rr.name.clone().unwrap_or_default();
+    let pod = cluster
+        .store
+        .get(rr.kind, &namespace, &name)
+        .ok_or_else(|| ApiError::not_found("", "pods", &name))?;
+    Ok((namespace, name, pod))
+}
+
 /// Resolves the container a log/exec request means, as kube-apiserver does.
 fn container_of(pod: &Value, requested: Option<&str>) -> Result<String, ApiError> {
     let name = pod
@@ -209,12 +220,7 @@ pub fn logs(
     rr: &ResourceRequest,
     params: &Params,
 ) -> Result<Response<Body>, ApiError> {
-    let namespace = rr.namespace.clone().unwrap_or_default();
-    let name = rr.name.clone().unwrap_or_default();
-    let pod = cluster
-        .store
-        .get(rr.kind, &namespace, &name)
-        .ok_or_else(|| ApiError::not_found("", "pods", &name))?;
+    let (namespace, name, pod) = pod_of(cluster, rr)?;
     let container = container_of(&pod, params.get("container"))?;
     let tail = match params.get("tailLines") {
         Some(t) => Some(
@@ -293,12 +299,7 @@ pub fn exec(
     rr: &ResourceRequest,
     mut req: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
-    let namespace = rr.namespace.clone().unwrap_or_default();
-    let name = rr.name.clone().unwrap_or_default();
-    let pod = cluster
-        .store
-        .get(rr.kind, &namespace, &name)
-        .ok_or_else(|| ApiError::not_found("", "pods", &name))?;
+    let (_, name, pod) = pod_of(cluster, rr)?;
     if pod.pointer("/status/phase").and_then(Value::as_str) != Some("Running") {
         return Err(ApiError::bad_request(format!(
             "pod {name} does not have a host assigned or is not running"

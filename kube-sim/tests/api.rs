@@ -110,6 +110,11 @@ async fn send_with(
         .expect("response before the deadline")
 }
 
+/// A request as the admin, answered in full.
+async fn admin(sim: &KubeSim, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    json_body(send(sim, Some("admin-token"), method, path, body).await).await
+}
+
 async fn json_body(resp: http::Response<Incoming>) -> (StatusCode, Value) {
     let status = resp.status();
     let bytes = tokio::time::timeout(DEADLINE, resp.into_body().collect())
@@ -180,61 +185,30 @@ async fn unauthenticated_and_unsupported_requests_get_status_errors() {
     let (code, status) = json_body(ssa).await;
     assert_eq!(code, 415);
     assert_eq!(status["reason"], "UnsupportedMediaType");
-    let (code, status) =
-        json_body(send(&sim, Some("admin-token"), Method::GET, "/api/v1/services", None).await).await;
+    let (code, status) = admin(&sim, Method::GET, "/api/v1/services", None).await;
     assert_eq!(
         (code.as_u16(), status["reason"].as_str()),
         (404, Some("NotFound"))
     );
-    let (code, status) = json_body(
-        send(
-            &sim,
-            Some("admin-token"),
-            Method::GET,
-            "/api/v1/namespaces?labelSelector=a+in+(",
-            None,
-        )
-        .await,
-    )
-    .await;
+    let (code, status) = admin(&sim, Method::GET, "/api/v1/namespaces?labelSelector=a+in+(", None).await;
     assert_eq!(
         (code.as_u16(), status["reason"].as_str()),
         (400, Some("BadRequest"))
     );
-    let (code, _) = json_body(
-        send(
-            &sim,
-            Some("admin-token"),
-            Method::GET,
-            "/api/v1/namespaces/nope",
-            None,
-        )
-        .await,
-    )
-    .await;
+    let (code, _) = admin(&sim, Method::GET, "/api/v1/namespaces/nope", None).await;
     assert_eq!(code, 404);
 }
 
 #[tokio::test]
 async fn list_pages_with_limit_and_continue() {
     let (sim, _dir) = start(false).await;
-    let (code, first) = json_body(
-        send(
-            &sim,
-            Some("admin-token"),
-            Method::GET,
-            "/api/v1/namespaces?limit=2",
-            None,
-        )
-        .await,
-    )
-    .await;
+    let (code, first) = admin(&sim, Method::GET, "/api/v1/namespaces?limit=2", None).await;
     assert_eq!(code, 200);
     assert_eq!(first["items"].as_array().unwrap().len(), 2);
     assert_eq!(first["metadata"]["remainingItemCount"], 1);
     let token = first["metadata"]["continue"].as_str().unwrap().to_string();
     let path = format!("/api/v1/namespaces?limit=2&continue={token}");
-    let (_, second) = json_body(send(&sim, Some("admin-token"), Method::GET, &path, None).await).await;
+    let (_, second) = admin(&sim, Method::GET, &path, None).await;
     let names: Vec<&str> = second["items"]
         .as_array()
         .unwrap()
@@ -251,22 +225,18 @@ async fn list_pages_with_limit_and_continue() {
     sim.apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "d"}}))
         .unwrap();
     sim.compact();
-    let (code, status) = json_body(send(&sim, Some("admin-token"), Method::GET, &path, None).await).await;
+    let (code, status) = admin(&sim, Method::GET, &path, None).await;
     assert_eq!((code.as_u16(), status["reason"].as_str()), (410, Some("Expired")));
 }
 
 #[tokio::test]
 async fn watch_streams_selector_transitions_and_bookmarks() {
     let (sim, _dir) = start(false).await;
-    let (_, list) = json_body(
-        send(
-            &sim,
-            Some("admin-token"),
-            Method::GET,
-            "/api/v1/namespaces?labelSelector=team%3Doil",
-            None,
-        )
-        .await,
+    let (_, list) = admin(
+        &sim,
+        Method::GET,
+        "/api/v1/namespaces?labelSelector=team%3Doil",
+        None,
     )
     .await;
     let rv = list["metadata"]["resourceVersion"].as_str().unwrap().to_string();
@@ -356,8 +326,7 @@ async fn stop_ends_open_watches_and_restart_keeps_state() {
     );
 
     sim.restart().await.unwrap();
-    let (code, list) =
-        json_body(send(&sim, Some("admin-token"), Method::GET, "/api/v1/namespaces", None).await).await;
+    let (code, list) = admin(&sim, Method::GET, "/api/v1/namespaces", None).await;
     assert_eq!(code, 200);
     assert_eq!(list["items"].as_array().unwrap().len(), 3);
 }
@@ -366,15 +335,11 @@ async fn stop_ends_open_watches_and_restart_keeps_state() {
 async fn token_reviews_are_answered_and_counted() {
     let (sim, _dir) = start(false).await;
     let review = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": "alice-token"}});
-    let (code, answer) = json_body(
-        send(
-            &sim,
-            Some("admin-token"),
-            Method::POST,
-            "/apis/authentication.k8s.io/v1/tokenreviews",
-            Some(review.clone()),
-        )
-        .await,
+    let (code, answer) = admin(
+        &sim,
+        Method::POST,
+        "/apis/authentication.k8s.io/v1/tokenreviews",
+        Some(review.clone()),
     )
     .await;
     assert_eq!(code, 201);
@@ -405,66 +370,40 @@ async fn crud_over_plain_http_with_conflicts_and_dry_run() {
     let (sim, _dir) = start(true).await;
     assert!(sim.url().starts_with("http://"));
     let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"k": "1"}});
-    let (code, created) = json_body(
-        send(
-            &sim,
-            Some("admin-token"),
-            Method::POST,
-            "/api/v1/namespaces/a/configmaps",
-            Some(cm.clone()),
-        )
-        .await,
+    let (code, created) = admin(
+        &sim,
+        Method::POST,
+        "/api/v1/namespaces/a/configmaps",
+        Some(cm.clone()),
     )
     .await;
     assert_eq!(code, 201);
-    let (code, _) = json_body(
-        send(
-            &sim,
-            Some("admin-token"),
-            Method::POST,
-            "/api/v1/namespaces/a/configmaps",
-            Some(cm.clone()),
-        )
-        .await,
+    let (code, _) = admin(
+        &sim,
+        Method::POST,
+        "/api/v1/namespaces/a/configmaps",
+        Some(cm.clone()),
     )
     .await;
     assert_eq!(code, 409);
-    let (code, _) = json_body(
-        send(
-            &sim,
-            Some("admin-token"),
-            Method::POST,
-            "/api/v1/namespaces/zz/configmaps",
-            Some(cm),
-        )
-        .await,
-    )
-    .await;
+    let (code, _) = admin(&sim, Method::POST, "/api/v1/namespaces/zz/configmaps", Some(cm)).await;
     assert_eq!(code, 404);
 
     let mut stale = created.clone();
     stale["data"]["k"] = json!("2");
-    let (code, _) = json_body(
-        send(
-            &sim,
-            Some("admin-token"),
-            Method::PUT,
-            "/api/v1/namespaces/a/configmaps/x",
-            Some(stale.clone()),
-        )
-        .await,
+    let (code, _) = admin(
+        &sim,
+        Method::PUT,
+        "/api/v1/namespaces/a/configmaps/x",
+        Some(stale.clone()),
     )
     .await;
     assert_eq!(code, 200);
-    let (code, status) = json_body(
-        send(
-            &sim,
-            Some("admin-token"),
-            Method::PUT,
-            "/api/v1/namespaces/a/configmaps/x",
-            Some(stale),
-        )
-        .await,
+    let (code, status) = admin(
+        &sim,
+        Method::PUT,
+        "/api/v1/namespaces/a/configmaps/x",
+        Some(stale),
     )
     .await;
     assert_eq!(
@@ -473,42 +412,18 @@ async fn crud_over_plain_http_with_conflicts_and_dry_run() {
     );
 
     let dry = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dry"}});
-    let (code, _) = json_body(
-        send(
-            &sim,
-            Some("admin-token"),
-            Method::POST,
-            "/api/v1/namespaces/a/configmaps?dryRun=All",
-            Some(dry),
-        )
-        .await,
+    let (code, _) = admin(
+        &sim,
+        Method::POST,
+        "/api/v1/namespaces/a/configmaps?dryRun=All",
+        Some(dry),
     )
     .await;
     assert_eq!(code, 201);
-    let (code, _) = json_body(
-        send(
-            &sim,
-            Some("admin-token"),
-            Method::GET,
-            "/api/v1/namespaces/a/configmaps/dry",
-            None,
-        )
-        .await,
-    )
-    .await;
+    let (code, _) = admin(&sim, Method::GET, "/api/v1/namespaces/a/configmaps/dry", None).await;
     assert_eq!(code, 404);
 
-    let (code, deleted) = json_body(
-        send(
-            &sim,
-            Some("admin-token"),
-            Method::DELETE,
-            "/api/v1/namespaces/a/configmaps/x",
-            None,
-        )
-        .await,
-    )
-    .await;
+    let (code, deleted) = admin(&sim, Method::DELETE, "/api/v1/namespaces/a/configmaps/x", None).await;
     assert_eq!(code, 200);
     assert_eq!(deleted["metadata"]["name"], "x");
 }
@@ -524,7 +439,6 @@ async fn injected_latency_delays_answers_until_cleared() {
     .await;
     assert!(slow.is_err(), "an hour of latency holds the answer back");
     sim.set_latency(Duration::ZERO);
-    let (code, _) =
-        json_body(send(&sim, Some("admin-token"), Method::GET, "/api/v1/namespaces", None).await).await;
+    let (code, _) = admin(&sim, Method::GET, "/api/v1/namespaces", None).await;
     assert_eq!(code, 200);
 }
