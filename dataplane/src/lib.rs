@@ -5,4 +5,7 @@
 //! classifying and rewriting requests with `capsule-proxy-policy`, and relaying bodies to kube-apiserver over a
 //! per-core pool of keep-alive TLS connections.
 //!
-//! The crate is empty until the data plane lands; it holds no placeholder logic.
+//! So far it holds [`codec`]: the strict, I/O-free HTTP/1.1 head parser, body-framing decisions, chunked-body
+//! scanner, hop-by-hop filter and head writer that the relay will be built on.
+
+pub mod codec;
