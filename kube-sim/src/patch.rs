@@ -780,6 +780,15 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
+    fn container_names(pod: &Value) -> Vec<&str> {
+        pod["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["name"].as_str())
+            .collect()
+    }
+
     use super::*;
 
     fn merged(mut target: Value, patch: Value) -> Value {
@@ -982,23 +991,13 @@ mod tests {
             pod(),
             json!({"spec": {"containers": [{"name": "debug", "image": "busybox"}]}}),
         );
-        let names: Vec<&str> = out["spec"]["containers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|c| c["name"].as_str())
-            .collect();
+        let names = container_names(&out);
         assert_eq!(names, ["debug", "app", "sidecar"]);
         let out = smp(
             pod(),
             json!({"spec": {"containers": [{"name": "sidecar"}, {"name": "debug"}]}}),
         );
-        let names: Vec<&str> = out["spec"]["containers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|c| c["name"].as_str())
-            .collect();
+        let names = container_names(&out);
         assert_eq!(names, ["app", "sidecar", "debug"]);
         // Kubernetes' own "preserve the order from the patch" cases.
         let base = json!({"containers": [{"name": "1"}, {"name": "2", "value": "b"}, {"name": "3"}]});
@@ -1021,12 +1020,7 @@ mod tests {
             "containers": [{"name": "debug", "image": "busybox"}]
         }});
         let out = smp(pod(), patch);
-        let names: Vec<&str> = out["spec"]["containers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|c| c["name"].as_str())
-            .collect();
+        let names = container_names(&out);
         assert_eq!(names, ["sidecar", "debug", "app"]);
         assert_eq!(out["spec"]["containers"][2]["image"], "app:1");
         assert!(out["spec"].get("$setElementOrder/containers").is_none());

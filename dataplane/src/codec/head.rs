@@ -32,6 +32,20 @@ pub struct RequestHead<'a> {
 
 /// Parses a request head from the start of `buf`.
 ///
+/// The head length once httparse finished, `None` while more bytes may still complete it, or
+/// [`CodecError::HeadTooLarge`] when the size limit is already reached without a complete head.
+pub(crate) fn complete_len(
+    status: httparse::Status<usize>,
+    buffered: usize,
+    limits: &Limits,
+) -> Result<Option<usize>, CodecError> {
+    match status {
+        httparse::Status::Complete(len) => Ok(Some(len)),
+        httparse::Status::Partial if buffered >= limits.max_head_bytes => Err(CodecError::HeadTooLarge),
+        httparse::Status::Partial => Ok(None),
+    }
+}
+
 /// Strict: only HTTP/1.0 and 1.1, CRLF line endings, no obs-fold, token field names, exactly one `Host` in
 /// HTTP/1.1, at most one `Content-Length`, `Transfer-Encoding` only as exactly `chunked` and never together
 /// with `Content-Length`, and an origin-form target (or `*` for `OPTIONS`).
@@ -42,12 +56,8 @@ pub fn parse_request_head<'a>(buf: &'a [u8], limits: &Limits) -> Result<Parsed<R
     let mut req = httparse::Request::new(&mut []);
     let status =
         httparse::ParserConfig::default().parse_request_with_uninit_headers(&mut req, window, table)?;
-    let len = match status {
-        httparse::Status::Complete(len) => len,
-        httparse::Status::Partial if buf.len() >= limits.max_head_bytes => {
-            return Err(CodecError::HeadTooLarge);
-        }
-        httparse::Status::Partial => return Ok(Parsed::Partial),
+    let Some(len) = complete_len(status, buf.len(), limits)? else {
+        return Ok(Parsed::Partial);
     };
     let head = &buf[..len];
     check_crlf(head)?;

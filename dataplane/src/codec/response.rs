@@ -43,12 +43,8 @@ pub fn parse_response_head<'a>(
     let mut resp = httparse::Response::new(&mut []);
     let status =
         httparse::ParserConfig::default().parse_response_with_uninit_headers(&mut resp, window, table)?;
-    let len = match status {
-        httparse::Status::Complete(len) => len,
-        httparse::Status::Partial if buf.len() >= limits.max_head_bytes => {
-            return Err(CodecError::HeadTooLarge);
-        }
-        httparse::Status::Partial => return Ok(Parsed::Partial),
+    let Some(len) = super::head::complete_len(status, buf.len(), limits)? else {
+        return Ok(Parsed::Partial);
     };
     let head = &buf[..len];
     check_crlf(head)?;
