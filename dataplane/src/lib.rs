@@ -2,10 +2,36 @@
 //!
 //! One monoio runtime per core (io_uring, legacy epoll only when io_uring is unavailable), each accepting on its
 //! own `SO_REUSEPORT` listener, terminating TLS with rustls, parsing HTTP/1.1 with a strict I/O-free codec,
-//! classifying and rewriting requests with `capsule-proxy-policy`, and relaying bodies to kube-apiserver over a
-//! per-core pool of keep-alive TLS connections.
+//! and relaying requests to kube-apiserver over a per-core pool of keep-alive connections, bodies streamed
+//! through reused buffers as they arrive.
 //!
-//! So far it holds [`codec`]: the strict, I/O-free HTTP/1.1 head parser, body-framing decisions, chunked-body
-//! scanner, hop-by-hop filter and head writer that the relay will be built on.
+//! ```text
+//!  accept ─▶ TLS ─▶ head (codec) ─▶ authenticate (auth) ─▶ rewrite head (forward_head)
+//!         ─▶ pooled upstream (upstream) ─▶ relay body / response / upgrade (forward, relay)
+//! ```
+//!
+//! A core's state lives on its thread (`Rc`/`RefCell`): no locks and no shared atomics on the request path.
+//! Certificate and token rotations reach the cores as [`core::CoreUpdate`]s sent by the [`watcher`] thread.
+//! Requests are passed through unchanged until the filtered routes land; callers authenticated by client
+//! certificate or XFCC are forwarded with the proxy's credentials and `Impersonate-*` headers.
 
+pub mod auth;
 pub mod codec;
+pub mod config;
+pub mod core;
+pub mod forward;
+pub mod forward_head;
+pub mod io;
+pub mod relay;
+pub mod runtime;
+pub mod serve;
+pub mod status;
+pub mod tls_config;
+pub mod upstream;
+pub mod watcher;
+
+pub use config::{
+    AuthConfig, AuthMethod, ClientTimeouts, DataplaneConfig, DriverChoice, ServingTls, UpstreamConfig,
+    UpstreamCredential,
+};
+pub use runtime::{Dataplane, Driver, StartError};

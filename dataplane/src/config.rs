@@ -1,0 +1,145 @@
+//! What the data plane is told at start: listener, TLS, authentication, upstream, limits and timeouts.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use capsule_proxy_policy::CidrSet;
+
+use crate::codec::Limits;
+
+/// Everything the data plane needs to run.
+#[derive(Debug, Clone)]
+pub struct DataplaneConfig {
+    /// Address every core listens on (`SO_REUSEPORT`); port 0 picks a free port shared by all cores.
+    pub listen: SocketAddr,
+    /// Number of cores (threads), each with its own runtime and listener.
+    pub cores: usize,
+    /// Which monoio driver to run.
+    pub driver: DriverChoice,
+    /// Serving TLS; `None` serves plain HTTP.
+    pub tls: Option<ServingTls>,
+    /// How callers are authenticated.
+    pub auth: AuthConfig,
+    /// Where kube-apiserver is and how the proxy talks to it.
+    pub upstream: UpstreamConfig,
+    /// Head size and count limits.
+    pub limits: Limits,
+    /// Client-side timeouts.
+    pub timeouts: ClientTimeouts,
+}
+
+/// Which I/O driver the cores run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriverChoice {
+    /// io_uring when the kernel allows it, else epoll (with a warning).
+    Auto,
+    /// io_uring or fail.
+    IoUring,
+    /// epoll.
+    Legacy,
+}
+
+/// The listener's TLS settings.
+#[derive(Debug, Clone)]
+pub struct ServingTls {
+    /// PEM certificate chain, reloaded when it changes.
+    pub cert_path: PathBuf,
+    /// PEM private key, reloaded when it changes.
+    pub key_path: PathBuf,
+    /// PEM CA bundle client certificates are verified against; `None` asks for no client certificate.
+    pub client_ca_pem: Option<Vec<u8>>,
+}
+
+/// Caller authentication methods, as `--auth-preferred-types` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// `Authorization: Bearer` (or the WebSocket bearer subprotocol): forwarded with the caller's own token.
+    BearerToken,
+    /// A client certificate verified during the TLS handshake.
+    TlsCertificate,
+    /// An `X-Forwarded-Client-Cert` header from a trusted proxy.
+    XForwardedClientCert,
+}
+
+/// How callers are authenticated.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// Methods in preference order; the first that applies wins.
+    pub methods: Vec<AuthMethod>,
+    /// When not empty, only these peers are served (`--trusted-proxy-cidrs`).
+    pub trusted_proxies: CidrSet,
+    /// The XFCC header name (`--xfcc-header-name`).
+    pub xfcc_header: String,
+}
+
+/// The proxy's own credential towards kube-apiserver.
+#[derive(Clone)]
+pub enum UpstreamCredential {
+    /// No credential (plain-HTTP test servers).
+    None,
+    /// A fixed bearer token.
+    Token(String),
+    /// A bearer token file, re-read when it changes (projected service-account tokens rotate).
+    TokenFile(PathBuf),
+    /// A client certificate (PEM) presented in the TLS handshake.
+    ClientCert {
+        /// PEM certificate chain.
+        cert_pem: Vec<u8>,
+        /// PEM private key.
+        key_pem: Vec<u8>,
+    },
+}
+
+impl std::fmt::Debug for UpstreamCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::None => f.write_str("None"),
+            Self::Token(_) => f.write_str("Token(<redacted>)"),
+            Self::TokenFile(path) => f.debug_tuple("TokenFile").field(path).finish(),
+            Self::ClientCert { .. } => f.write_str("ClientCert(<redacted>)"),
+        }
+    }
+}
+
+/// Where kube-apiserver is and how to reach it.
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    /// TLS (`https://`) or plain HTTP.
+    pub https: bool,
+    /// Host name or IP from the server URL (no brackets).
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Path prefix of the server URL (`""` or e.g. `/k8s`), prepended to every forwarded target.
+    pub path_prefix: String,
+    /// Name verified in the apiserver's certificate (defaults to `host`).
+    pub server_name: Option<String>,
+    /// PEM CA bundle the apiserver's certificate is verified against.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Skip certificate verification (kubeconfig `insecure-skip-tls-verify`).
+    pub insecure_skip_verify: bool,
+    /// The proxy's credential.
+    pub credential: UpstreamCredential,
+    /// Idle keep-alive connections kept per core.
+    pub pool_size: usize,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// TLS handshake timeout.
+    pub tls_handshake_timeout: Duration,
+    /// How long to wait for a response head once the request is sent.
+    pub response_header_timeout: Duration,
+    /// Idle pooled connections older than this are closed instead of reused.
+    pub idle_timeout: Duration,
+}
+
+/// Client-side timeouts.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientTimeouts {
+    /// From accept (first request) or first byte (later requests) to a complete head; past it → 408.
+    pub read_header: Duration,
+    /// Keep-alive connections idle longer than this are closed; `None` keeps them.
+    pub idle: Option<Duration>,
+    /// TLS handshake deadline.
+    pub tls_handshake: Duration,
+}

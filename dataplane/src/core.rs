@@ -1,0 +1,116 @@
+//! One core: its runtime-local state and the updates other threads send it.
+//!
+//! Everything here is owned by the core's thread: `Rc`, `RefCell`, no locks and no shared atomics. Other
+//! threads reach a core only through its update channel, which a timer task drains between requests.
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::Receiver;
+use rustls::ServerConfig;
+
+use crate::codec::Limits;
+use crate::config::{AuthConfig, AuthMethod, ClientTimeouts};
+use crate::upstream::{Pool, UpstreamTls};
+
+/// How often a core drains its update channel.
+const UPDATE_POLL: Duration = Duration::from_millis(200);
+
+/// A change pushed to every core by the watcher thread.
+#[derive(Debug, Clone)]
+pub enum CoreUpdate {
+    /// New serving certificate: used for connections accepted from now on.
+    ServerTls(Arc<ServerConfig>),
+    /// New TLS settings for upstream connections.
+    UpstreamTls(UpstreamTls),
+    /// The proxy's bearer token changed (rotated token file).
+    UpstreamToken(Arc<str>),
+    /// The apiserver's addresses were re-resolved.
+    UpstreamAddrs(Vec<SocketAddr>),
+}
+
+/// Settings a core reads on every request; fixed at start.
+#[derive(Debug)]
+pub struct Settings {
+    /// Head limits.
+    pub limits: Limits,
+    /// Client timeouts.
+    pub timeouts: ClientTimeouts,
+    /// Authentication methods and trusted proxies.
+    pub auth: AuthConfig,
+    /// Whether client certificates are authenticated.
+    pub cert_auth: bool,
+    /// Prefix of the apiserver URL's path.
+    pub path_prefix: String,
+    /// How long to wait for the apiserver's response head.
+    pub response_header_timeout: Duration,
+    /// Impersonated requests carry the proxy's bearer token (a token credential, not a client certificate).
+    pub impersonation_needs_token: bool,
+}
+
+impl Settings {
+    /// Settings from the parts of the config a core needs.
+    pub fn new(
+        limits: Limits,
+        timeouts: ClientTimeouts,
+        auth: AuthConfig,
+        path_prefix: String,
+        response_header_timeout: Duration,
+        impersonation_needs_token: bool,
+    ) -> Self {
+        let cert_auth = auth.methods.contains(&AuthMethod::TlsCertificate);
+        Self {
+            limits,
+            timeouts,
+            auth,
+            cert_auth,
+            path_prefix,
+            response_header_timeout,
+            impersonation_needs_token,
+        }
+    }
+}
+
+/// A core's state.
+#[derive(Debug)]
+pub struct Core {
+    /// Index of the core, for logs.
+    pub id: usize,
+    /// Fixed settings.
+    pub settings: Settings,
+    /// The listener's TLS config; `None` serves plain HTTP.
+    pub server_tls: RefCell<Option<Arc<ServerConfig>>>,
+    /// The proxy's bearer token for impersonated requests.
+    pub token: RefCell<Option<Arc<str>>>,
+    /// Upstream connections.
+    pub pool: Pool,
+}
+
+impl Core {
+    /// Applies one update.
+    pub fn apply(&self, update: CoreUpdate) {
+        match update {
+            CoreUpdate::ServerTls(config) => *self.server_tls.borrow_mut() = Some(config),
+            CoreUpdate::UpstreamTls(tls) => self.pool.set_tls(tls),
+            CoreUpdate::UpstreamToken(token) => *self.token.borrow_mut() = Some(token),
+            CoreUpdate::UpstreamAddrs(addrs) => self.pool.set_addrs(addrs),
+        }
+    }
+}
+
+/// Drains `updates` into `core` every [`UPDATE_POLL`] until the sending side is gone.
+pub async fn apply_updates(core: Rc<Core>, updates: Receiver<CoreUpdate>) {
+    loop {
+        loop {
+            match updates.try_recv() {
+                Ok(update) => core.apply(update),
+                Err(crossbeam_channel::TryRecvError::Empty) => break,
+                Err(crossbeam_channel::TryRecvError::Disconnected) => return,
+            }
+        }
+        monoio::time::sleep(UPDATE_POLL).await;
+    }
+}

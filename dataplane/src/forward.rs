@@ -1,0 +1,242 @@
+//! Forwarding one request to the apiserver and relaying its response.
+
+use std::time::Instant;
+
+use crate::codec::{
+    BodyFraming, CodecError, HopByHop, Limits, Parsed, parse_response_head, write_response_head,
+};
+use crate::core::Core;
+use crate::relay::{BodyRelay, RelayError};
+use crate::serve::{ClientConn, Next, RequestFacts, respond};
+use crate::upstream::UpstreamConn;
+
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// Why no response head came back.
+enum HeadError {
+    /// The connection ended (or failed) before a single response byte.
+    ClosedEarly,
+    /// The connection failed mid-head.
+    Failed,
+    /// The head is not valid HTTP.
+    Invalid(CodecError),
+    /// No head within the response header timeout.
+    Timeout,
+}
+
+/// Sends the head in `conn.out` (and the request body) upstream, then relays the response to the client.
+///
+/// A request that is safe to repeat and has no body is retried once on a fresh connection when a pooled
+/// connection turns out to be closed.
+pub async fn forward(core: &Core, conn: &mut ClientConn, facts: &RequestFacts) -> Next {
+    let limits = &core.settings.limits;
+    let retryable = facts.idempotent && facts.framing == BodyFraming::None;
+    let mut retried = false;
+    let mut continue_sent = false;
+    let upstream = loop {
+        let checkout = if retried {
+            core.pool.connect().await
+        } else {
+            core.pool.checkout().await
+        };
+        let mut upstream = match checkout {
+            Ok(upstream) => upstream,
+            Err(e) => {
+                tracing::warn!(core = core.id, error = %e, "API server unreachable");
+                let message = format!("capsule-proxy cannot reach the API server: {e}");
+                return respond(conn, e.status(), &message, facts).await;
+            }
+        };
+        let reused = upstream.reused;
+
+        // The head and the body bytes already read leave in one write.
+        let mut body = BodyRelay::new(facts.framing, limits);
+        if let Err(e) = body.take_buffered(&mut conn.buf, &mut conn.out) {
+            return respond(conn, 400, &format!("invalid request body: {e}"), facts).await;
+        }
+        if facts.expect_continue && !body.is_done() && !continue_sent {
+            continue_sent = true;
+            conn.resp.clear();
+            conn.resp.extend_from_slice(CONTINUE);
+            if conn.stream.write_vec(&mut conn.resp).await.is_err() {
+                return Next::Close;
+            }
+        }
+        if let Err(e) = upstream.stream.write_vec(&mut conn.out).await {
+            if reused && retryable && !retried {
+                retried = true;
+                continue;
+            }
+            let message = format!("capsule-proxy lost the API server connection: {e}");
+            return respond(conn, 502, &message, facts).await;
+        }
+        if !body.is_done() {
+            match body
+                .run(&mut conn.stream, &mut conn.buf, &mut upstream.stream)
+                .await
+            {
+                Ok(()) => {}
+                Err(RelayError::Framing(e)) => {
+                    return respond(conn, 400, &format!("invalid request body: {e}"), facts).await;
+                }
+                Err(RelayError::Write(e)) => {
+                    let message = format!("capsule-proxy lost the API server connection: {e}");
+                    return respond(conn, 502, &message, facts).await;
+                }
+                // The client went away mid-body.
+                Err(RelayError::Read(_) | RelayError::Truncated) => return Next::Close,
+            }
+        }
+
+        match read_response_head(core, conn, &mut upstream, facts, continue_sent).await {
+            Ok(()) => break upstream,
+            Err(HeadError::ClosedEarly) if reused && retryable && !retried => {
+                retried = true;
+            }
+            Err(HeadError::ClosedEarly | HeadError::Failed) => {
+                return respond(
+                    conn,
+                    502,
+                    "the API server closed the connection without a response",
+                    facts,
+                )
+                .await;
+            }
+            Err(HeadError::Invalid(e)) => {
+                let message = format!("the API server sent an invalid response: {e}");
+                return respond(conn, 502, &message, facts).await;
+            }
+            Err(HeadError::Timeout) => {
+                return respond(
+                    conn,
+                    504,
+                    "timed out waiting for the API server's response",
+                    facts,
+                )
+                .await;
+            }
+        }
+    };
+    relay_response(core, conn, upstream, facts).await
+}
+
+/// Reads until `upstream.buf` starts with a final (non-1xx, or 101) response head, passing interim
+/// responses on to the client (except a `100 Continue` the proxy already sent itself).
+async fn read_response_head(
+    core: &Core,
+    conn: &mut ClientConn,
+    upstream: &mut UpstreamConn,
+    facts: &RequestFacts,
+    continue_sent: bool,
+) -> Result<(), HeadError> {
+    let limits = &core.settings.limits;
+    let deadline = Instant::now() + core.settings.response_header_timeout;
+    let mut received_any = !upstream.buf.is_empty();
+    loop {
+        if !upstream.buf.is_empty() {
+            let interim = match parse_response_head(upstream.buf.filled(), limits, &facts.method) {
+                Ok(Parsed::Complete { head, len }) if head.is_interim() => {
+                    let forward = !(head.status == 100 && continue_sent);
+                    if forward {
+                        conn.resp.clear();
+                        write_response_head(
+                            &mut conn.resp,
+                            head.status,
+                            head.reason,
+                            HopByHop::for_response(&head).forwarded(),
+                            [],
+                        )
+                        .map_err(HeadError::Invalid)?;
+                    }
+                    Some((len, forward))
+                }
+                Ok(Parsed::Complete { .. }) => return Ok(()),
+                Ok(Parsed::Partial) => None,
+                Err(e) => return Err(HeadError::Invalid(e)),
+            };
+            if let Some((len, forward)) = interim {
+                upstream.buf.consume(len);
+                if forward && conn.stream.write_vec(&mut conn.resp).await.is_err() {
+                    return Err(HeadError::Failed);
+                }
+                continue;
+            }
+            if upstream.buf.is_full() {
+                return Err(HeadError::Invalid(CodecError::HeadTooLarge));
+            }
+        }
+        let wait = deadline.saturating_duration_since(Instant::now());
+        match monoio::time::timeout(wait, upstream.stream.read(&mut upstream.buf)).await {
+            Err(_) => return Err(HeadError::Timeout),
+            Ok(Ok(0) | Err(_)) if !received_any => return Err(HeadError::ClosedEarly),
+            Ok(Ok(0) | Err(_)) => return Err(HeadError::Failed),
+            Ok(Ok(_)) => received_any = true,
+        }
+    }
+}
+
+/// Writes the final response head (and the body bytes already read) to the client, then relays the rest of
+/// the body, or the upgraded stream.
+async fn relay_response(
+    core: &Core,
+    conn: &mut ClientConn,
+    mut upstream: UpstreamConn,
+    facts: &RequestFacts,
+) -> Next {
+    let limits: &Limits = &core.settings.limits;
+    let (framing, upstream_close, client_close) = {
+        let Ok(Parsed::Complete { head, len }) =
+            parse_response_head(upstream.buf.filled(), limits, &facts.method)
+        else {
+            return respond(conn, 502, "the API server sent an invalid response", facts).await;
+        };
+        let client_close = facts.close || head.framing == BodyFraming::UntilClose;
+        let chunked =
+            (head.framing == BodyFraming::Chunked).then_some(("Transfer-Encoding", &b"chunked"[..]));
+        let close =
+            (client_close && head.framing != BodyFraming::Tunnel).then_some(("Connection", &b"close"[..]));
+        conn.resp.clear();
+        if let Err(e) = write_response_head(
+            &mut conn.resp,
+            head.status,
+            head.reason,
+            HopByHop::for_response(&head).forwarded(),
+            chunked.into_iter().chain(close),
+        ) {
+            let message = format!("the API server sent a response that cannot be relayed: {e}");
+            return respond(conn, 502, &message, facts).await;
+        }
+        let result = (head.framing, head.connection_close, client_close);
+        upstream.buf.consume(len);
+        result
+    };
+    if framing == BodyFraming::Tunnel {
+        if conn.stream.write_vec(&mut conn.resp).await.is_err() {
+            return Next::Close;
+        }
+        return Next::Upgrade(upstream);
+    }
+    let mut body = BodyRelay::new(framing, limits);
+    if body.take_buffered(&mut upstream.buf, &mut conn.resp).is_err() {
+        return respond(conn, 502, "the API server sent an invalid chunked body", facts).await;
+    }
+    if conn.stream.write_vec(&mut conn.resp).await.is_err() {
+        return Next::Close;
+    }
+    if let Err(e) = body
+        .run(&mut upstream.stream, &mut upstream.buf, &mut conn.stream)
+        .await
+    {
+        tracing::debug!(core = core.id, error = %e, "response relay ended early");
+        // The client sees the stream end without its final chunk / length: an error, not a short body.
+        return Next::Close;
+    }
+    if !upstream_close && framing != BodyFraming::UntilClose {
+        core.pool.checkin(upstream);
+    }
+    if client_close {
+        Next::Close
+    } else {
+        Next::KeepAlive
+    }
+}

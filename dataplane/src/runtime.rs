@@ -1,0 +1,395 @@
+//! Starting the data plane: listeners, one thread and monoio runtime per core, and the watcher thread.
+
+use std::io;
+use std::net::{SocketAddr, TcpListener as StdListener, ToSocketAddrs};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
+use monoio::net::TcpListener;
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::config::{DataplaneConfig, DriverChoice, UpstreamCredential};
+use crate::core::{Core, CoreUpdate, Settings, apply_updates};
+use crate::serve::accept_loop;
+use crate::tls_config::{self, TlsConfigError};
+use crate::upstream::{Pool, UpstreamTls};
+use crate::watcher::{self, WatchedFiles};
+
+/// io_uring submission queue entries per core.
+const URING_ENTRIES: u32 = 1024;
+/// Listen backlog of each core's listener.
+const BACKLOG: i32 = 1024;
+
+/// The I/O driver the cores run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Driver {
+    /// io_uring.
+    IoUring,
+    /// epoll (monoio's legacy driver).
+    Legacy,
+}
+
+impl Driver {
+    /// The name used in logs and start-up output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::IoUring => "io_uring",
+            Self::Legacy => "epoll",
+        }
+    }
+}
+
+impl std::fmt::Display for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why the data plane did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A TLS configuration could not be built.
+    #[error(transparent)]
+    Tls(#[from] TlsConfigError),
+    /// Another process listens on the port.
+    #[error("{0} is already in use")]
+    PortInUse(SocketAddr),
+    /// The listener could not be set up.
+    #[error("listening on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: io::Error,
+    },
+    /// The apiserver's host name did not resolve.
+    #[error("resolving the API server {host}: {reason}")]
+    Resolve {
+        /// The host.
+        host: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The proxy's token file could not be read.
+    #[error("reading the token file {path}: {reason}")]
+    Token {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// io_uring was required but is not available.
+    #[error(
+        "io_uring is not available (kernel, seccomp profile or io_uring_disabled); use --io-driver=auto or legacy"
+    )]
+    IoUringUnavailable,
+    /// A core failed to start.
+    #[error("core {core}: {reason}")]
+    Core {
+        /// The core index.
+        core: usize,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// The running data plane.
+#[derive(Debug)]
+pub struct Dataplane {
+    local_addr: SocketAddr,
+    driver: Driver,
+    driver_fallback: bool,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Dataplane {
+    /// Starts the cores and the watcher; returns once every core is accepting.
+    pub fn start(config: DataplaneConfig) -> Result<Self, StartError> {
+        let server_tls = config.tls.as_ref().map(tls_config::server_config).transpose()?;
+        let upstream = &config.upstream;
+        let upstream_tls = if upstream.https {
+            Some(UpstreamTls {
+                config: tls_config::client_config(upstream)?,
+                server_name: tls_config::upstream_server_name(upstream)?,
+            })
+        } else {
+            None
+        };
+        let token: Option<Arc<str>> = match &upstream.credential {
+            UpstreamCredential::Token(token) => Some(Arc::from(token.as_str())),
+            UpstreamCredential::TokenFile(path) => {
+                Some(watcher::read_token(path).map_err(|reason| StartError::Token {
+                    path: path.display().to_string(),
+                    reason,
+                })?)
+            }
+            UpstreamCredential::None | UpstreamCredential::ClientCert { .. } => None,
+        };
+        let impersonation_needs_token = !matches!(upstream.credential, UpstreamCredential::ClientCert { .. });
+        let addrs = resolve(&upstream.host, upstream.port)?;
+        let listeners = bind_listeners(config.listen, config.cores.max(1))?;
+        let local_addr = listeners[0].local_addr().map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+
+        let uring = monoio::utils::detect_uring();
+        let (driver, driver_fallback) = match (config.driver, uring) {
+            (DriverChoice::Legacy, _) => (Driver::Legacy, false),
+            (DriverChoice::IoUring, false) => return Err(StartError::IoUringUnavailable),
+            (_, true) => (Driver::IoUring, false),
+            (DriverChoice::Auto, false) => (Driver::Legacy, true),
+        };
+
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<Driver, String>>();
+        let mut senders = Vec::with_capacity(listeners.len());
+        let mut threads = Vec::with_capacity(listeners.len());
+        for (id, listener) in listeners.into_iter().enumerate() {
+            let (tx, rx) = crossbeam_channel::unbounded();
+            senders.push(tx);
+            let settings = Settings::new(
+                config.limits,
+                config.timeouts,
+                config.auth.clone(),
+                upstream.path_prefix.clone(),
+                upstream.response_header_timeout,
+                impersonation_needs_token,
+            );
+            let parts = CoreParts {
+                id,
+                settings,
+                server_tls: server_tls.clone(),
+                token: token.clone(),
+                addrs: addrs.clone(),
+                upstream_tls: upstream_tls.clone(),
+                pool_size: upstream.pool_size,
+                idle_timeout: upstream.idle_timeout,
+                connect_timeout: upstream.connect_timeout,
+                handshake_timeout: upstream.tls_handshake_timeout,
+            };
+            let ready = ready_tx.clone();
+            let allow_fallback = config.driver == DriverChoice::Auto;
+            let thread = std::thread::Builder::new()
+                .name(format!("core-{id}"))
+                .spawn(move || run_core(driver, allow_fallback, parts, listener, rx, ready))
+                .map_err(|e| StartError::Core {
+                    core: id,
+                    reason: e.to_string(),
+                })?;
+            threads.push(thread);
+        }
+        drop(ready_tx);
+        let mut driver = driver;
+        let mut driver_fallback = driver_fallback;
+        for core in 0..threads.len() {
+            match ready_rx.recv() {
+                Ok(Ok(used)) => {
+                    if used != driver {
+                        driver = used;
+                        driver_fallback = true;
+                    }
+                }
+                Ok(Err(reason)) => return Err(StartError::Core { core, reason }),
+                Err(_) => {
+                    return Err(StartError::Core {
+                        core,
+                        reason: "exited during start".into(),
+                    });
+                }
+            }
+        }
+
+        watcher::spawn(
+            WatchedFiles {
+                serving: config.tls.clone(),
+                token_file: match &upstream.credential {
+                    UpstreamCredential::TokenFile(path) => Some(path.clone()),
+                    _ => None,
+                },
+                upstream_host: (upstream.host.clone(), upstream.port),
+            },
+            senders,
+        );
+        Ok(Self {
+            local_addr,
+            driver,
+            driver_fallback,
+            threads,
+        })
+    }
+
+    /// The address the cores listen on (with the actual port when port 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The driver the cores run.
+    pub fn driver(&self) -> Driver {
+        self.driver
+    }
+
+    /// Whether io_uring was wanted but the cores fell back to epoll.
+    pub fn driver_fallback(&self) -> bool {
+        self.driver_fallback
+    }
+
+    /// Number of cores.
+    pub fn cores(&self) -> usize {
+        self.threads.len()
+    }
+
+    /// Blocks until every core thread has ended.
+    pub fn wait(self) {
+        for thread in self.threads {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// What a core thread is started with (all `Send`).
+struct CoreParts {
+    id: usize,
+    settings: Settings,
+    server_tls: Option<Arc<rustls::ServerConfig>>,
+    token: Option<Arc<str>>,
+    addrs: Vec<SocketAddr>,
+    upstream_tls: Option<UpstreamTls>,
+    pool_size: usize,
+    idle_timeout: std::time::Duration,
+    connect_timeout: std::time::Duration,
+    handshake_timeout: std::time::Duration,
+}
+
+fn run_core(
+    driver: Driver,
+    allow_fallback: bool,
+    parts: CoreParts,
+    listener: StdListener,
+    updates: Receiver<CoreUpdate>,
+    ready: mpsc::Sender<Result<Driver, String>>,
+) {
+    if driver == Driver::IoUring {
+        match monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
+            .enable_timer()
+            .with_entries(URING_ENTRIES)
+            .build()
+        {
+            Ok(mut runtime) => {
+                runtime.block_on(core_main(Driver::IoUring, parts, listener, updates, ready));
+                return;
+            }
+            Err(e) if !allow_fallback => {
+                let _ = ready.send(Err(format!("starting io_uring: {e}")));
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(core = parts.id, error = %e, "io_uring runtime failed to start; using epoll")
+            }
+        }
+    }
+    match monoio::RuntimeBuilder::<monoio::LegacyDriver>::new()
+        .enable_timer()
+        .build()
+    {
+        Ok(mut runtime) => runtime.block_on(core_main(Driver::Legacy, parts, listener, updates, ready)),
+        Err(e) => {
+            let _ = ready.send(Err(format!("starting the epoll runtime: {e}")));
+        }
+    }
+}
+
+async fn core_main(
+    driver: Driver,
+    parts: CoreParts,
+    listener: StdListener,
+    updates: Receiver<CoreUpdate>,
+    ready: mpsc::Sender<Result<Driver, String>>,
+) {
+    let listener = match TcpListener::from_std(listener) {
+        Ok(listener) => listener,
+        Err(e) => {
+            let _ = ready.send(Err(format!("registering the listener: {e}")));
+            return;
+        }
+    };
+    let core = Rc::new(Core {
+        id: parts.id,
+        settings: parts.settings,
+        server_tls: std::cell::RefCell::new(parts.server_tls),
+        token: std::cell::RefCell::new(parts.token),
+        pool: Pool::new(
+            parts.addrs,
+            parts.upstream_tls,
+            parts.pool_size,
+            parts.idle_timeout,
+            parts.connect_timeout,
+            parts.handshake_timeout,
+        ),
+    });
+    monoio::spawn(apply_updates(Rc::clone(&core), updates));
+    tracing::debug!(core = core.id, driver = %driver, "core accepting");
+    let _ = ready.send(Ok(driver));
+    accept_loop(core, listener).await;
+}
+
+/// Resolves the apiserver host (an IP needs no lookup).
+pub fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, StartError> {
+    let addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| StartError::Resolve {
+            host: host.to_string(),
+            reason: e.to_string(),
+        })?
+        .collect();
+    if addrs.is_empty() {
+        return Err(StartError::Resolve {
+            host: host.to_string(),
+            reason: "no addresses".into(),
+        });
+    }
+    Ok(addrs)
+}
+
+/// Binds one `SO_REUSEPORT` listener per core on `addr`, after checking that no other process holds the port
+/// (with `SO_REUSEPORT`, a second proxy on the same port would silently share its traffic).
+fn bind_listeners(addr: SocketAddr, cores: usize) -> Result<Vec<StdListener>, StartError> {
+    let listen_err = |source| StartError::Listen { addr, source };
+    if addr.port() != 0 {
+        let probe = new_socket(addr).map_err(listen_err)?;
+        match probe.bind(&addr.into()) {
+            Ok(()) => drop(probe),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => return Err(StartError::PortInUse(addr)),
+            Err(source) => return Err(listen_err(source)),
+        }
+    }
+    let mut bound = addr;
+    let mut listeners = Vec::with_capacity(cores);
+    for _ in 0..cores {
+        let socket = new_socket(addr).map_err(listen_err)?;
+        socket.set_reuse_port(true).map_err(listen_err)?;
+        socket.bind(&bound.into()).map_err(listen_err)?;
+        socket.listen(BACKLOG).map_err(listen_err)?;
+        socket.set_nonblocking(true).map_err(listen_err)?;
+        let listener: StdListener = socket.into();
+        // Port 0: every other core binds the port the first one got.
+        bound = listener.local_addr().map_err(listen_err)?;
+        listeners.push(listener);
+    }
+    Ok(listeners)
+}
+
+fn new_socket(addr: SocketAddr) -> io::Result<Socket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    Ok(socket)
+}
+
+/// Sends `update` to every core.
+pub fn broadcast(senders: &[Sender<CoreUpdate>], update: &CoreUpdate) {
+    for sender in senders {
+        let _ = sender.send(update.clone());
+    }
+}

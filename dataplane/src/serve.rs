@@ -1,0 +1,365 @@
+//! The client side of a core: accept, TLS, read request heads, decide, and hand over to [`crate::forward`].
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use capsule_proxy_policy::{CallerIdentity, identity_from_cert_der};
+use monoio::net::{TcpListener, TcpStream};
+use rustls::ServerConnection;
+
+use crate::auth::{Caller, UNAUTHENTICATED, authenticate, is_impersonation_header};
+use crate::codec::{BodyFraming, Method, Parsed, RequestHead, parse_request_head};
+use crate::core::Core;
+use crate::forward::forward;
+use crate::forward_head::{ForwardIdentity, write_upstream_head};
+use crate::io::{IoBuffer, Stream, TlsConn};
+use crate::relay;
+use crate::status::{write_plain, write_status};
+use crate::upstream::UpstreamConn;
+
+/// Initial read buffer of a client connection; grown up to the head size limit for a large head.
+const CLIENT_BUF: usize = 16 * 1024;
+
+/// The health path answered on the listener itself, without authentication.
+const HEALTHZ: &str = "/_healthz";
+
+/// Accepts connections on `listener` for as long as the core runs, one task per connection.
+pub async fn accept_loop(core: Rc<Core>, listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((tcp, peer)) => {
+                monoio::spawn(serve_connection(Rc::clone(&core), tcp, peer));
+            }
+            Err(e) => {
+                // Out of file descriptors and similar: back off instead of spinning.
+                tracing::warn!(core = core.id, error = %e, "accept failed");
+                monoio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// A client connection and the buffers reused by every request on it.
+#[derive(Debug)]
+pub struct ClientConn {
+    /// The connection.
+    pub stream: Stream,
+    /// Bytes read from the client and not yet handled.
+    pub buf: IoBuffer,
+    /// The head being forwarded upstream.
+    pub out: Vec<u8>,
+    /// Bytes being written back to the client.
+    pub resp: Vec<u8>,
+    scratch: String,
+    peer: SocketAddr,
+    trusted: bool,
+    cert_identity: Option<CallerIdentity>,
+}
+
+/// What a request leaves the connection ready for.
+#[derive(Debug)]
+pub enum Next {
+    /// Read the next request.
+    KeepAlive,
+    /// Close the connection.
+    Close,
+    /// The apiserver switched protocols: relay both ways on this upstream connection.
+    Upgrade(UpstreamConn),
+}
+
+/// The facts about a request the forwarding needs once its head is no longer borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestFacts {
+    /// The method (`Other` methods lose their name: only HEAD and CONNECT matter for responses).
+    pub method: Method<'static>,
+    /// Safe to send twice (GET, HEAD, OPTIONS, TRACE).
+    pub idempotent: bool,
+    /// How the request body is framed.
+    pub framing: BodyFraming,
+    /// The client asked to close after this exchange.
+    pub close: bool,
+    /// `Expect: 100-continue` was sent.
+    pub expect_continue: bool,
+}
+
+impl RequestFacts {
+    fn of(head: &RequestHead<'_>) -> Self {
+        let method = match head.method {
+            Method::Get => Method::Get,
+            Method::Head => Method::Head,
+            Method::Post => Method::Post,
+            Method::Put => Method::Put,
+            Method::Patch => Method::Patch,
+            Method::Delete => Method::Delete,
+            Method::Options => Method::Options,
+            Method::Connect => Method::Connect,
+            Method::Trace => Method::Trace,
+            Method::Other(_) => Method::Other("OTHER"),
+        };
+        Self {
+            method,
+            idempotent: matches!(
+                method,
+                Method::Get | Method::Head | Method::Options | Method::Trace
+            ),
+            framing: head.framing,
+            close: head.connection_close,
+            expect_continue: head.expect_continue,
+        }
+    }
+}
+
+async fn serve_connection(core: Rc<Core>, tcp: TcpStream, peer: SocketAddr) {
+    let _ = tcp.set_nodelay(true);
+    let accepted = Instant::now();
+    let trusted = {
+        let proxies = &core.settings.auth.trusted_proxies;
+        proxies.is_empty() || proxies.contains(peer.ip())
+    };
+    let server_tls = core.server_tls.borrow().clone();
+    let (stream, cert_identity) = match server_tls {
+        None => (Stream::Plain(tcp), None),
+        Some(config) => {
+            let session = match ServerConnection::new(config) {
+                Ok(session) => session,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot start a TLS session");
+                    return;
+                }
+            };
+            let mut tls = TlsConn::new(tcp, session.into());
+            match monoio::time::timeout(core.settings.timeouts.tls_handshake, tls.handshake()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            }
+            let identity = if core.settings.cert_auth {
+                cert_identity_of(&tls, peer)
+            } else {
+                None
+            };
+            (Stream::Tls(Box::new(tls)), identity)
+        }
+    };
+    let mut conn = ClientConn {
+        stream,
+        buf: IoBuffer::new(CLIENT_BUF),
+        out: Vec::with_capacity(4096),
+        resp: Vec::with_capacity(4096),
+        scratch: String::with_capacity(256),
+        peer,
+        trusted,
+        cert_identity,
+    };
+    let mut first = true;
+    loop {
+        match read_head(&core, &mut conn, first, accepted).await {
+            HeadRead::Ready => {}
+            HeadRead::Closed => return,
+            HeadRead::Reject(code, message) => {
+                conn.resp.clear();
+                write_status(&mut conn.resp, code, message, true, false);
+                let _ = conn.stream.write_vec(&mut conn.resp).await;
+                let _ = conn.stream.shutdown().await;
+                return;
+            }
+        }
+        first = false;
+        match handle(&core, &mut conn).await {
+            Next::KeepAlive => {}
+            Next::Close => {
+                let _ = conn.stream.shutdown().await;
+                return;
+            }
+            Next::Upgrade(upstream) => {
+                relay::tunnel(conn.stream, conn.buf, upstream.stream, upstream.buf).await;
+                return;
+            }
+        }
+    }
+}
+
+fn cert_identity_of(tls: &TlsConn, peer: SocketAddr) -> Option<CallerIdentity> {
+    let leaf = tls.peer_certificates()?.first()?;
+    match identity_from_cert_der(leaf) {
+        Ok(identity) => Some(identity),
+        Err(e) => {
+            tracing::debug!(%peer, error = %e, "client certificate carries no usable identity");
+            None
+        }
+    }
+}
+
+enum HeadRead {
+    Ready,
+    Closed,
+    Reject(u16, &'static str),
+}
+
+/// Reads until the buffer starts with a complete request head.
+///
+/// The first head must be complete `read_header` after accept; later ones `read_header` after their first
+/// byte, and the wait for that byte is bounded by the idle timeout.
+async fn read_head(core: &Core, conn: &mut ClientConn, first: bool, accepted: Instant) -> HeadRead {
+    let limits = &core.settings.limits;
+    let timeouts = core.settings.timeouts;
+    let mut deadline = first.then(|| accepted + timeouts.read_header);
+    loop {
+        if !conn.buf.is_empty() {
+            match parse_request_head(conn.buf.filled(), limits) {
+                Ok(Parsed::Complete { .. }) => return HeadRead::Ready,
+                Ok(Parsed::Partial) => {}
+                Err(e) => return HeadRead::Reject(e.status(), codec_message(e.status())),
+            }
+            deadline.get_or_insert_with(|| Instant::now() + timeouts.read_header);
+            if conn.buf.is_full() {
+                if conn.buf.capacity() >= limits.max_head_bytes {
+                    return HeadRead::Reject(431, codec_message(431));
+                }
+                conn.buf.grow(limits.max_head_bytes);
+            }
+        }
+        let wait = match deadline {
+            Some(deadline) => Some(deadline.saturating_duration_since(Instant::now())),
+            None => timeouts.idle,
+        };
+        let read = conn.stream.read(&mut conn.buf);
+        let result = match wait {
+            None => read.await,
+            Some(wait) => match monoio::time::timeout(wait, read).await {
+                Ok(result) => result,
+                Err(_) if deadline.is_none() => return HeadRead::Closed,
+                Err(_) => return HeadRead::Reject(408, "timed out reading the request head"),
+            },
+        };
+        match result {
+            Ok(0) | Err(_) => return HeadRead::Closed,
+            Ok(_) => {}
+        }
+    }
+}
+
+fn codec_message(status: u16) -> &'static str {
+    match status {
+        431 => "request head too large",
+        501 => "request framing not implemented",
+        505 => "HTTP version not supported",
+        _ => "malformed request",
+    }
+}
+
+enum Verdict {
+    Forward,
+    Healthz,
+    Respond(u16, &'static str),
+}
+
+/// Handles the request whose head starts the buffer.
+async fn handle(core: &Core, conn: &mut ClientConn) -> Next {
+    let settings = &core.settings;
+    let (facts, verdict) = {
+        let Ok(Parsed::Complete { head, len }) = parse_request_head(conn.buf.filled(), &settings.limits)
+        else {
+            return respond_closing(conn, 400, "malformed request").await;
+        };
+        let facts = RequestFacts::of(&head);
+        let client = ClientFacts {
+            peer: conn.peer,
+            trusted: conn.trusted,
+            cert_identity: conn.cert_identity.as_ref(),
+        };
+        let verdict = decide(core, &client, &head, &mut conn.out, &mut conn.scratch);
+        conn.buf.consume(len);
+        (facts, verdict)
+    };
+    match verdict {
+        Verdict::Forward => forward(core, conn, &facts).await,
+        Verdict::Healthz => {
+            let close = facts.close || facts.framing != BodyFraming::None;
+            conn.resp.clear();
+            write_plain(&mut conn.resp, 200, "ok", close, facts.method == Method::Head);
+            finish(conn, close).await
+        }
+        Verdict::Respond(code, message) => respond(conn, code, message, &facts).await,
+    }
+}
+
+/// What is known about the client connection when deciding on a request.
+struct ClientFacts<'c> {
+    peer: SocketAddr,
+    trusted: bool,
+    cert_identity: Option<&'c CallerIdentity>,
+}
+
+fn decide(
+    core: &Core,
+    conn: &ClientFacts<'_>,
+    head: &RequestHead<'_>,
+    out: &mut Vec<u8>,
+    scratch: &mut String,
+) -> Verdict {
+    let settings = &core.settings;
+    if head.path == HEALTHZ {
+        return Verdict::Healthz;
+    }
+    if !conn.trusted {
+        return Verdict::Respond(403, "request source is not allowed");
+    }
+    let Some(caller) = authenticate(head, conn.cert_identity, &settings.auth) else {
+        return Verdict::Respond(401, UNAUTHENTICATED);
+    };
+    let token = core.token.borrow();
+    if let Caller::Identity(_) = caller {
+        if head.headers.iter().any(|(name, _)| is_impersonation_header(name)) {
+            return Verdict::Respond(
+                403,
+                "Impersonate-* headers from client-certificate and XFCC callers are refused: \
+                 this proxy cannot review them yet",
+            );
+        }
+        if settings.impersonation_needs_token && token.is_none() {
+            return Verdict::Respond(503, "the proxy's own API server token is not available");
+        }
+    }
+    let forward_identity = ForwardIdentity {
+        caller: &caller,
+        path_prefix: &settings.path_prefix,
+        peer_ip: conn.peer.ip(),
+        proxy_token: token.as_deref(),
+        xfcc_header: &settings.auth.xfcc_header,
+    };
+    out.clear();
+    match write_upstream_head(out, scratch, head, &forward_identity) {
+        Ok(()) => Verdict::Forward,
+        Err(_) => Verdict::Respond(400, "the request head cannot be forwarded"),
+    }
+}
+
+/// Answers with a `Status` and keeps the connection if the request allows it.
+pub async fn respond(conn: &mut ClientConn, code: u16, message: &str, facts: &RequestFacts) -> Next {
+    // An unread request body makes the connection unusable for a next request.
+    let close = facts.close || facts.framing != BodyFraming::None;
+    conn.resp.clear();
+    write_status(&mut conn.resp, code, message, close, facts.method == Method::Head);
+    finish(conn, close).await
+}
+
+async fn respond_closing(conn: &mut ClientConn, code: u16, message: &str) -> Next {
+    conn.resp.clear();
+    write_status(&mut conn.resp, code, message, true, false);
+    finish(conn, true).await
+}
+
+async fn finish(conn: &mut ClientConn, close: bool) -> Next {
+    match conn.stream.write_vec(&mut conn.resp).await {
+        Ok(()) if !close => Next::KeepAlive,
+        _ => Next::Close,
+    }
+}

@@ -1,0 +1,206 @@
+//! rustls configurations: the listener's (serving certificate, optional client certificates) and the
+//! upstream client's (apiserver CA, optional client certificate). The ring provider is passed explicitly
+//! everywhere so no process-wide default is needed.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms, ring};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
+
+use crate::config::{ServingTls, UpstreamConfig, UpstreamCredential};
+
+/// ALPN protocols offered and accepted: HTTP/1.1 only (upgrades need it end to end).
+const ALPN_HTTP1: &[u8] = b"http/1.1";
+
+/// Why a TLS configuration could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsConfigError {
+    /// A PEM file or blob could not be read or parsed.
+    #[error("{what}: {reason}")]
+    Pem {
+        /// What was being read (a path or a description).
+        what: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// rustls refused the material.
+    #[error("{what}: {source}")]
+    Rustls {
+        /// What was being configured.
+        what: &'static str,
+        /// rustls' error.
+        source: rustls::Error,
+    },
+    /// The client verifier could not be built.
+    #[error("client CA: {0}")]
+    ClientVerifier(String),
+    /// The upstream name is not a valid TLS server name.
+    #[error("upstream TLS server name {0:?} is not a valid DNS name or IP address")]
+    ServerName(String),
+    /// No CA to verify the apiserver with.
+    #[error(
+        "the kubeconfig gives no certificate-authority for an https server (set one, or insecure-skip-tls-verify)"
+    )]
+    NoUpstreamCa,
+}
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(ring::default_provider())
+}
+
+fn pem_error(what: impl Into<String>, reason: impl ToString) -> TlsConfigError {
+    TlsConfigError::Pem {
+        what: what.into(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Parses every certificate of a PEM bundle; an empty bundle is an error.
+pub fn certs_from_pem(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| pem_error(what, e))?;
+    if certs.is_empty() {
+        return Err(pem_error(what, "no CERTIFICATE block"));
+    }
+    Ok(certs)
+}
+
+fn key_from_pem(pem: &[u8], what: &str) -> Result<PrivateKeyDer<'static>, TlsConfigError> {
+    PrivateKeyDer::from_pem_slice(pem).map_err(|e| pem_error(what, e))
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, TlsConfigError> {
+    std::fs::read(path).map_err(|e| pem_error(path.display().to_string(), e))
+}
+
+fn roots_from_pem(pem: &[u8], what: &str) -> Result<RootCertStore, TlsConfigError> {
+    let mut roots = RootCertStore::empty();
+    for cert in certs_from_pem(pem, what)? {
+        roots.add(cert).map_err(|source| TlsConfigError::Rustls {
+            what: "CA certificate",
+            source,
+        })?;
+    }
+    Ok(roots)
+}
+
+/// The listener's config: serving certificate from `tls.cert_path`/`key_path` (read now), TLS 1.2+, ALPN
+/// `http/1.1`, and client certificates requested but optional, verified against `tls.client_ca_pem`.
+pub fn server_config(tls: &ServingTls) -> Result<Arc<ServerConfig>, TlsConfigError> {
+    let cert_what = tls.cert_path.display().to_string();
+    let key_what = tls.key_path.display().to_string();
+    let chain = certs_from_pem(&read_file(&tls.cert_path)?, &cert_what)?;
+    let key = key_from_pem(&read_file(&tls.key_path)?, &key_what)?;
+    let builder = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|source| TlsConfigError::Rustls {
+            what: "TLS versions",
+            source,
+        })?;
+    let builder = match &tls.client_ca_pem {
+        Some(ca) => {
+            let roots = roots_from_pem(ca, "client CA")?;
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+                .allow_unauthenticated()
+                .build()
+                .map_err(|e| TlsConfigError::ClientVerifier(e.to_string()))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder
+        .with_single_cert(chain, key)
+        .map_err(|source| TlsConfigError::Rustls {
+            what: "serving certificate",
+            source,
+        })?;
+    config.alpn_protocols = vec![ALPN_HTTP1.to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// The upstream client's config: the apiserver CA (or no verification when the kubeconfig says so), the
+/// proxy's client certificate when that is its credential, ALPN `http/1.1`.
+pub fn client_config(upstream: &UpstreamConfig) -> Result<Arc<ClientConfig>, TlsConfigError> {
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|source| TlsConfigError::Rustls {
+            what: "TLS versions",
+            source,
+        })?;
+    let builder = if upstream.insecure_skip_verify {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerification(
+                provider().signature_verification_algorithms,
+            )))
+    } else {
+        let ca = upstream.ca_pem.as_deref().ok_or(TlsConfigError::NoUpstreamCa)?;
+        builder.with_root_certificates(roots_from_pem(ca, "apiserver CA")?)
+    };
+    let mut config = match &upstream.credential {
+        UpstreamCredential::ClientCert { cert_pem, key_pem } => builder
+            .with_client_auth_cert(
+                certs_from_pem(cert_pem, "proxy client certificate")?,
+                key_from_pem(key_pem, "proxy client key")?,
+            )
+            .map_err(|source| TlsConfigError::Rustls {
+                what: "proxy client certificate",
+                source,
+            })?,
+        _ => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![ALPN_HTTP1.to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// The name the apiserver's certificate is verified against.
+pub fn upstream_server_name(upstream: &UpstreamConfig) -> Result<ServerName<'static>, TlsConfigError> {
+    let name = upstream.server_name.as_deref().unwrap_or(&upstream.host);
+    ServerName::try_from(name.to_string()).map_err(|_| TlsConfigError::ServerName(name.to_string()))
+}
+
+/// Accepts any apiserver certificate (kubeconfig `insecure-skip-tls-verify: true`), still checking that
+/// handshake signatures are valid.
+#[derive(Debug)]
+struct NoVerification(WebPkiSupportedAlgorithms);
+
+impl ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_schemes()
+    }
+}

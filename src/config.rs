@@ -1,0 +1,121 @@
+//! Turns the command line and the cluster access (kubeconfig or in-cluster) into the data plane's config.
+
+use std::net::SocketAddr;
+
+use capsule_proxy_dataplane::codec::Limits;
+use capsule_proxy_dataplane::{
+    AuthConfig, AuthMethod, ClientTimeouts, DataplaneConfig, DriverChoice, ServingTls, UpstreamConfig,
+    UpstreamCredential,
+};
+use capsule_proxy_policy::CidrSet;
+
+use crate::cli::{Args, AuthType, IoDriver};
+use crate::kubeconfig::{ClusterAccess, Credential};
+
+/// Why the configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A `--trusted-proxy-cidrs` item is not a CIDR or IP.
+    #[error("--trusted-proxy-cidrs: {0}")]
+    TrustedProxies(#[from] capsule_proxy_policy::CidrError),
+    /// A file could not be read.
+    #[error("reading {flag} {path}: {reason}")]
+    Read {
+        /// The flag naming the file.
+        flag: &'static str,
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Client certificates need a CA to verify them against.
+    #[error(
+        "TLSCertificate authentication needs a CA to verify client certificates: the kubeconfig has none; \
+         pass --client-ca-path"
+    )]
+    NoClientCa,
+}
+
+/// The data plane's config for `args` against the apiserver described by `access`.
+pub fn dataplane_config(args: &Args, access: &ClusterAccess) -> Result<DataplaneConfig, ConfigError> {
+    let methods: Vec<AuthMethod> = args
+        .auth_types()
+        .into_iter()
+        .map(|t| match t {
+            AuthType::BearerToken => AuthMethod::BearerToken,
+            AuthType::TlsCertificate => AuthMethod::TlsCertificate,
+            AuthType::XForwardedClientCert => AuthMethod::XForwardedClientCert,
+        })
+        .collect();
+    let tls = match args.tls_paths() {
+        None => None,
+        Some((cert, key)) => {
+            let client_ca_pem = if methods.contains(&AuthMethod::TlsCertificate) {
+                Some(match &args.client_ca_path {
+                    Some(path) => std::fs::read(path).map_err(|e| ConfigError::Read {
+                        flag: "--client-ca-path",
+                        path: path.display().to_string(),
+                        reason: e.to_string(),
+                    })?,
+                    None => access.ca_pem.clone().ok_or(ConfigError::NoClientCa)?,
+                })
+            } else {
+                None
+            };
+            Some(ServingTls {
+                cert_path: cert.to_path_buf(),
+                key_path: key.to_path_buf(),
+                client_ca_pem,
+            })
+        }
+    };
+    let credential = match &access.credential {
+        Credential::None => UpstreamCredential::None,
+        Credential::Token(token) => UpstreamCredential::Token(token.clone()),
+        Credential::TokenFile(path) => UpstreamCredential::TokenFile(path.clone()),
+        Credential::ClientCert { cert_pem, key_pem } => UpstreamCredential::ClientCert {
+            cert_pem: cert_pem.clone(),
+            key_pem: key_pem.clone(),
+        },
+    };
+    Ok(DataplaneConfig {
+        listen: SocketAddr::new(args.listening_address, args.listening_port),
+        cores: args.cores(),
+        driver: match args.io_driver {
+            IoDriver::Auto => DriverChoice::Auto,
+            IoDriver::IoUring => DriverChoice::IoUring,
+            IoDriver::Legacy => DriverChoice::Legacy,
+        },
+        tls,
+        auth: AuthConfig {
+            methods,
+            trusted_proxies: CidrSet::parse(&args.trusted_proxy_cidrs)?,
+            xfcc_header: args.xfcc_header_name.clone(),
+        },
+        upstream: UpstreamConfig {
+            https: access.server.https,
+            host: access.server.host.clone(),
+            port: access.server.port,
+            path_prefix: access.server.path_prefix.clone(),
+            server_name: access.tls_server_name.clone(),
+            ca_pem: access.ca_pem.clone(),
+            insecure_skip_verify: access.insecure_skip_tls_verify,
+            credential,
+            pool_size: args.upstream_pool_size,
+            connect_timeout: args.upstream_connect_timeout,
+            tls_handshake_timeout: args.upstream_connect_timeout,
+            response_header_timeout: args.upstream_response_header_timeout,
+            idle_timeout: args.upstream_idle_timeout,
+        },
+        limits: Limits {
+            max_head_bytes: args.max_header_bytes,
+            max_headers: args.max_header_count,
+            ..Limits::default()
+        },
+        timeouts: ClientTimeouts {
+            read_header: args.read_header_timeout,
+            idle: (!args.client_idle_timeout.is_zero()).then_some(args.client_idle_timeout),
+            tls_handshake: args.tls_handshake_timeout,
+        },
+    })
+}
