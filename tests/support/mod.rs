@@ -1,6 +1,8 @@
 //! Shared harness of the end-to-end tests: a kube-sim seeded with the demo fixture, and the real `kubectl`.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)] // test harness: each test file uses its own part; panics are failure reports
 
+pub mod proxy;
+
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
