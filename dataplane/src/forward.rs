@@ -6,7 +6,7 @@ use crate::codec::{
     BodyFraming, CodecError, HopByHop, Limits, Parsed, parse_response_head, write_response_head,
 };
 use crate::core::Core;
-use crate::relay::{BodyRelay, RelayError};
+use crate::relay::{BodyRelay, RelayError, WatchedRelay, relay_watching_client};
 use crate::serve::{ClientConn, Next, RequestFacts, respond};
 use crate::upstream::UpstreamConn;
 
@@ -223,10 +223,30 @@ async fn relay_response(
     if conn.stream.write_vec(&mut conn.resp).await.is_err() {
         return Next::Close;
     }
-    if let Err(e) = body
-        .run(&mut upstream.stream, &mut upstream.buf, &mut conn.stream)
+    let relayed = if body.is_done() {
+        Ok(())
+    } else if matches!(body, BodyRelay::Length(_)) {
+        body.run(&mut upstream.stream, &mut upstream.buf, &mut conn.stream)
+            .await
+    } else {
+        // Open-ended bodies (watch and log streams): stop as soon as the client goes away.
+        match relay_watching_client(
+            &mut body,
+            &mut upstream.stream,
+            &mut upstream.buf,
+            &mut conn.stream,
+            &mut conn.buf,
+        )
         .await
-    {
+        {
+            WatchedRelay::Relayed(result) => result,
+            WatchedRelay::ClientGone => {
+                tracing::debug!(core = core.id, "client closed during a streamed response");
+                return Next::Close;
+            }
+        }
+    };
+    if let Err(e) = relayed {
         tracing::debug!(core = core.id, error = %e, "response relay ended early");
         // The client sees the stream end without its final chunk / length: an error, not a short body.
         return Next::Close;

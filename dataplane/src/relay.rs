@@ -1,9 +1,31 @@
 //! Moving message bodies and upgraded streams between a client and the apiserver, as they arrive.
 
 use std::io;
+use std::pin::pin;
+
+use monoio::io::{CancelHandle, Canceller};
 
 use crate::codec::{BodyFraming, ChunkedScanner, CodecError, Limits};
 use crate::io::{IoBuffer, ReadHalf, Stream, WriteHalf};
+
+/// Where a body is written: a whole connection or the write half of a split one.
+#[allow(async_fn_in_trait)] // the data plane is thread-per-core: its futures never need to be `Send`
+pub trait BodySink {
+    /// Writes the first `n` bytes buffered in `buf` and consumes them.
+    async fn write_buffered(&mut self, buf: &mut IoBuffer, n: usize) -> io::Result<()>;
+}
+
+impl BodySink for Stream {
+    async fn write_buffered(&mut self, buf: &mut IoBuffer, n: usize) -> io::Result<()> {
+        Stream::write_buffered(self, buf, n).await
+    }
+}
+
+impl BodySink for WriteHalf {
+    async fn write_buffered(&mut self, buf: &mut IoBuffer, n: usize) -> io::Result<()> {
+        WriteHalf::write_buffered(self, buf, n).await
+    }
+}
 
 /// Why a relay stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -89,12 +111,14 @@ impl BodyRelay {
         &mut self,
         src: &mut Stream,
         buf: &mut IoBuffer,
-        dst: &mut Stream,
+        dst: &mut impl BodySink,
     ) -> Result<(), RelayError> {
         loop {
             if !buf.is_empty() {
                 let n = self.claim(buf.filled()).map_err(RelayError::Framing)?;
-                dst.write_buffered(buf, n).await.map_err(RelayError::Write)?;
+                BodySink::write_buffered(dst, buf, n)
+                    .await
+                    .map_err(RelayError::Write)?;
             }
             if self.is_done() {
                 return Ok(());
@@ -109,6 +133,69 @@ impl BodyRelay {
                 Err(e) => return Err(RelayError::Read(e)),
             }
         }
+    }
+}
+
+/// How a relay that watched the client ended.
+#[derive(Debug)]
+pub enum WatchedRelay {
+    /// The body was relayed (or failed) as [`BodyRelay::run`] reports.
+    Relayed(Result<(), RelayError>),
+    /// The client closed its connection first; the relay was abandoned.
+    ClientGone,
+}
+
+/// Relays a response body of open-ended length (watches, `logs -f`) from `upstream` to `client` while
+/// watching the client: when it closes, the relay stops at once — releasing the apiserver's watch — instead of
+/// at the next event. Bytes the client sends meanwhile (a pipelined request) stay in `client_buf`.
+///
+/// `client` is split for the duration and joined again before returning.
+pub async fn relay_watching_client(
+    body: &mut BodyRelay,
+    upstream: &mut Stream,
+    upstream_buf: &mut IoBuffer,
+    client: &mut Stream,
+    client_buf: &mut IoBuffer,
+) -> WatchedRelay {
+    let (mut client_read, mut client_write) = std::mem::replace(client, Stream::Detached).into_split();
+    let canceller = Canceller::new();
+    let outcome = {
+        let mut relay = pin!(body.run(upstream, upstream_buf, &mut client_write));
+        let mut watch = pin!(watch_for_close(&mut client_read, client_buf, canceller.handle()));
+        let outcome = monoio::select! {
+            result = relay.as_mut() => Some(WatchedRelay::Relayed(result)),
+            closed = watch.as_mut() => closed.then_some(WatchedRelay::ClientGone),
+        };
+        match outcome {
+            // The relay finished first: cancel the client read and let it complete, so no byte is lost.
+            Some(WatchedRelay::Relayed(result)) => {
+                let _canceller = canceller.cancel();
+                let _ = watch.await;
+                WatchedRelay::Relayed(result)
+            }
+            Some(gone) => gone,
+            // The client sent bytes (kept for the next request): stop watching, finish the relay.
+            None => WatchedRelay::Relayed(relay.await),
+        }
+    };
+    match Stream::reunite(client_read, client_write) {
+        Ok(stream) => *client = stream,
+        Err(e) => tracing::warn!(error = %e, "cannot rejoin a client connection"),
+    }
+    outcome
+}
+
+/// Waits for the client to close (`true`) or to send bytes / be cancelled (`false`).
+async fn watch_for_close(read: &mut ReadHalf, buf: &mut IoBuffer, cancel: CancelHandle) -> bool {
+    if buf.is_full() {
+        return false;
+    }
+    match read.read_cancelable(buf, cancel).await {
+        Ok(0) => true,
+        Ok(_) => false,
+        // ECANCELED: the relay finished first.
+        Err(e) if e.raw_os_error() == Some(125) => false,
+        Err(_) => true,
     }
 }
 

@@ -3,7 +3,7 @@
 use std::io;
 
 use monoio::buf::{IoBuf, IoBufMut, SliceMut};
-use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt};
+use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, CancelHandle, CancelableAsyncReadRent};
 
 /// A fixed-capacity buffer holding the bytes `[start, end)`: read into at the end, consumed from the front.
 ///
@@ -126,6 +126,25 @@ impl IoBuffer {
         let (begin, total) = (self.end, self.data.len());
         let data = std::mem::take(&mut self.data);
         let (result, slice): (_, SliceMut<Box<[u8]>>) = tcp.read(data.slice_mut(begin..total)).await;
+        self.data = slice.into_inner();
+        let n = result?;
+        self.advance(n);
+        Ok(n)
+    }
+
+    /// Like [`Self::read_from`], but the read can be cancelled through `cancel`: it then ends with an error
+    /// (or with the bytes that arrived before the cancellation took effect — none are lost).
+    pub async fn read_from_cancelable<R: CancelableAsyncReadRent>(
+        &mut self,
+        tcp: &mut R,
+        cancel: CancelHandle,
+    ) -> io::Result<usize> {
+        if self.spare_mut().is_empty() {
+            return Err(io::Error::other("read buffer full"));
+        }
+        let (begin, total) = (self.end, self.data.len());
+        let data = std::mem::take(&mut self.data);
+        let (result, slice) = tcp.cancelable_read(data.slice_mut(begin..total), cancel).await;
         self.data = slice.into_inner();
         let n = result?;
         self.advance(n);

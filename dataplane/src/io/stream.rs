@@ -3,7 +3,7 @@
 use std::io;
 use std::net::SocketAddr;
 
-use monoio::io::{AsyncWriteRent, Splitable};
+use monoio::io::{AsyncWriteRent, CancelHandle, Splitable};
 use monoio::net::TcpStream;
 use monoio::net::tcp::{TcpOwnedReadHalf, TcpOwnedWriteHalf};
 
@@ -17,6 +17,12 @@ pub enum Stream {
     Plain(TcpStream),
     /// TLS (server or client side).
     Tls(Box<TlsConn>),
+    /// Nothing: the connection was split off and not (yet) joined again; every operation fails.
+    Detached,
+}
+
+fn detached() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "connection detached")
 }
 
 impl Stream {
@@ -25,6 +31,7 @@ impl Stream {
         match self {
             Self::Plain(tcp) => buf.read_from(tcp).await,
             Self::Tls(tls) => tls.read(buf).await,
+            Self::Detached => Err(detached()),
         }
     }
 
@@ -38,6 +45,7 @@ impl Stream {
                 buf.consume(n);
                 Ok(())
             }
+            Self::Detached => Err(detached()),
         }
     }
 
@@ -46,6 +54,7 @@ impl Stream {
         match self {
             Self::Plain(tcp) => write_vec(tcp, bytes).await,
             Self::Tls(tls) => tls.write_all(bytes).await,
+            Self::Detached => Err(detached()),
         }
     }
 
@@ -54,6 +63,7 @@ impl Stream {
         match self {
             Self::Plain(tcp) => tcp.shutdown().await,
             Self::Tls(tls) => tls.shutdown().await,
+            Self::Detached => Ok(()),
         }
     }
 
@@ -62,6 +72,7 @@ impl Stream {
         match self {
             Self::Plain(tcp) => tcp.peer_addr(),
             Self::Tls(tls) => tls.peer_addr(),
+            Self::Detached => Err(detached()),
         }
     }
 
@@ -76,6 +87,22 @@ impl Stream {
                 let (read, write) = tls.into_split();
                 (ReadHalf::Tls(read), WriteHalf::Tls(write))
             }
+            Self::Detached => (ReadHalf::Detached, WriteHalf::Detached),
+        }
+    }
+
+    /// Joins the halves made by [`Self::into_split`] again.
+    pub fn reunite(read: ReadHalf, write: WriteHalf) -> io::Result<Self> {
+        match (read, write) {
+            (ReadHalf::Plain(read), WriteHalf::Plain(write)) => read
+                .reunite(write)
+                .map(Self::Plain)
+                .map_err(|_| io::Error::other("halves of different connections")),
+            (ReadHalf::Tls(read), WriteHalf::Tls(write)) => {
+                TlsConn::reunite(read, write).map(|t| Self::Tls(Box::new(t)))
+            }
+            (ReadHalf::Detached, WriteHalf::Detached) => Ok(Self::Detached),
+            _ => Err(io::Error::other("halves of different connections")),
         }
     }
 }
@@ -87,6 +114,8 @@ pub enum ReadHalf {
     Plain(TcpOwnedReadHalf),
     /// TLS.
     Tls(TlsReadHalf),
+    /// Split off a detached stream.
+    Detached,
 }
 
 impl ReadHalf {
@@ -95,6 +124,16 @@ impl ReadHalf {
         match self {
             Self::Plain(tcp) => buf.read_from(tcp).await,
             Self::Tls(tls) => tls.read(buf).await,
+            Self::Detached => Err(detached()),
+        }
+    }
+
+    /// Like [`Self::read`], but cancellable through `cancel` without losing bytes.
+    pub async fn read_cancelable(&mut self, buf: &mut IoBuffer, cancel: CancelHandle) -> io::Result<usize> {
+        match self {
+            Self::Plain(tcp) => buf.read_from_cancelable(tcp, cancel).await,
+            Self::Tls(tls) => tls.read_cancelable(buf, cancel).await,
+            Self::Detached => Err(detached()),
         }
     }
 }
@@ -106,6 +145,8 @@ pub enum WriteHalf {
     Plain(TcpOwnedWriteHalf),
     /// TLS.
     Tls(TlsWriteHalf),
+    /// Split off a detached stream.
+    Detached,
 }
 
 impl WriteHalf {
@@ -119,6 +160,7 @@ impl WriteHalf {
                 buf.consume(n);
                 Ok(())
             }
+            Self::Detached => Err(detached()),
         }
     }
 
@@ -127,6 +169,7 @@ impl WriteHalf {
         match self {
             Self::Plain(tcp) => tcp.shutdown().await,
             Self::Tls(tls) => tls.shutdown().await,
+            Self::Detached => Ok(()),
         }
     }
 }

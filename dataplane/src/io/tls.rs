@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::io::{self, BufRead};
 use std::rc::Rc;
 
-use monoio::io::{AsyncWriteRent, Splitable};
+use monoio::io::{AsyncWriteRent, CancelHandle, Splitable};
 use monoio::net::TcpStream;
 use monoio::net::tcp::{TcpOwnedReadHalf, TcpOwnedWriteHalf};
 use rustls::Connection;
@@ -129,6 +129,30 @@ impl TlsConn {
         )
     }
 
+    /// Joins the halves made by [`Self::into_split`] again.
+    pub fn reunite(read: TlsReadHalf, write: TlsWriteHalf) -> io::Result<Self> {
+        let TlsWriteHalf {
+            tcp: write_tcp,
+            session: write_session,
+            tls_out,
+        } = write;
+        drop(write_session);
+        let tcp = read
+            .tcp
+            .reunite(write_tcp)
+            .map_err(|_| io::Error::other("TLS halves of different connections"))?;
+        let session = Rc::try_unwrap(read.session)
+            .map_err(|_| io::Error::other("TLS session still shared"))?
+            .into_inner();
+        Ok(Self {
+            tcp,
+            session,
+            tls_in: read.tls_in,
+            tls_out,
+            eof: read.eof,
+        })
+    }
+
     async fn flush_tls(&mut self) -> io::Result<()> {
         while self.session.wants_write() {
             self.tls_out.clear();
@@ -204,6 +228,15 @@ pub struct TlsReadHalf {
 impl TlsReadHalf {
     /// Reads plaintext into `buf`; `Ok(0)` at end of stream.
     pub async fn read(&mut self, buf: &mut IoBuffer) -> io::Result<usize> {
+        self.read_inner(buf, None).await
+    }
+
+    /// Like [`Self::read`], but cancellable through `cancel` without losing bytes.
+    pub async fn read_cancelable(&mut self, buf: &mut IoBuffer, cancel: CancelHandle) -> io::Result<usize> {
+        self.read_inner(buf, Some(cancel)).await
+    }
+
+    async fn read_inner(&mut self, buf: &mut IoBuffer, cancel: Option<CancelHandle>) -> io::Result<usize> {
         loop {
             {
                 let mut session = self.session.borrow_mut();
@@ -220,7 +253,15 @@ impl TlsReadHalf {
             }
             // Records the session wants to send in reply (key updates, alerts) go out with the write half's
             // next flush.
-            if self.tls_in.read_from(&mut self.tcp).await? == 0 {
+            let n = match &cancel {
+                Some(cancel) => {
+                    self.tls_in
+                        .read_from_cancelable(&mut self.tcp, cancel.clone())
+                        .await?
+                }
+                None => self.tls_in.read_from(&mut self.tcp).await?,
+            };
+            if n == 0 {
                 self.eof = true;
                 self.session.borrow_mut().read_tls(&mut io::empty())?;
             }
