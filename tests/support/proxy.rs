@@ -49,7 +49,7 @@ impl Proxy {
         let (cert, key) = serving_cert();
         std::fs::write(dir.join("tls.crt"), &cert).unwrap();
         std::fs::write(dir.join("tls.key"), &key).unwrap();
-        let tls = !args.iter().any(|a| *a == "--enable-ssl=false");
+        let tls = !args.contains(&"--enable-ssl=false");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_capsule-proxy"));
         cmd.arg("--listening-address=127.0.0.1")
             .arg("--listening-port=0")
