@@ -203,6 +203,10 @@ fn feed(session: &mut Connection, tls_in: &mut IoBuffer) -> io::Result<()> {
 
 /// Copies available plaintext into `buf`; `None` when rustls needs more ciphertext first.
 fn take_plaintext(session: &mut Connection, buf: &mut IoBuffer) -> io::Result<Option<usize>> {
+    if buf.spare_mut().is_empty() {
+        // Same contract as a plain read: callers drain the buffer first; `Ok(0)` would read as end of stream.
+        return Err(io::Error::other("read buffer full"));
+    }
     let mut reader = session.reader();
     match reader.fill_buf() {
         Ok(chunk) => {
