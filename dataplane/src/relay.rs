@@ -226,3 +226,67 @@ async fn pump(src: &mut ReadHalf, buf: &mut IoBuffer, dst: &mut WriteHalf) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buffer(bytes: &[u8]) -> IoBuffer {
+        let mut buf = IoBuffer::new(256);
+        buf.extend_from(bytes);
+        buf
+    }
+
+    #[test]
+    fn length_body_takes_only_its_bytes() {
+        let mut body = BodyRelay::new(BodyFraming::ContentLength(5), &Limits::default());
+        let mut buf = buffer(b"helloGET / HTTP/1.1\r\n");
+        let mut out = b"HEAD\r\n\r\n".to_vec();
+        body.take_buffered(&mut buf, &mut out).unwrap();
+        assert!(body.is_done());
+        assert_eq!(out, b"HEAD\r\n\r\nhello");
+        assert_eq!(buf.filled(), b"GET / HTTP/1.1\r\n", "the next request stays buffered");
+    }
+
+    #[test]
+    fn partial_length_body_waits_for_the_rest() {
+        let mut body = BodyRelay::new(BodyFraming::ContentLength(10), &Limits::default());
+        let mut buf = buffer(b"hello");
+        let mut out = Vec::new();
+        body.take_buffered(&mut buf, &mut out).unwrap();
+        assert!(matches!(body, BodyRelay::Length(5)));
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn chunked_body_is_passed_byte_for_byte_up_to_its_end() {
+        let mut body = BodyRelay::new(BodyFraming::Chunked, &Limits::default());
+        let wire = b"4;ext=1\r\nwiki\r\n0\r\nTrailer: x\r\n\r\n";
+        let mut buf = buffer(&[&wire[..], b"NEXT"].concat());
+        let mut out = Vec::new();
+        body.take_buffered(&mut buf, &mut out).unwrap();
+        assert!(body.is_done());
+        assert_eq!(out, wire);
+        assert_eq!(buf.filled(), b"NEXT");
+    }
+
+    #[test]
+    fn invalid_chunk_is_a_framing_error() {
+        let mut body = BodyRelay::new(BodyFraming::Chunked, &Limits::default());
+        let mut buf = buffer(b"zz\r\n");
+        assert!(body.take_buffered(&mut buf, &mut Vec::new()).is_err());
+    }
+
+    #[test]
+    fn bodiless_framings_are_done_at_once() {
+        for framing in [BodyFraming::None, BodyFraming::ContentLength(0), BodyFraming::Tunnel] {
+            assert!(BodyRelay::new(framing, &Limits::default()).is_done(), "{framing:?}");
+        }
+        let mut until_close = BodyRelay::new(BodyFraming::UntilClose, &Limits::default());
+        let mut buf = buffer(b"all of it");
+        let mut out = Vec::new();
+        until_close.take_buffered(&mut buf, &mut out).unwrap();
+        assert_eq!(out, b"all of it");
+        assert!(!until_close.is_done());
+    }
+}
