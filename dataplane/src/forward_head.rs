@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::net::IpAddr;
 
 use crate::auth::{Caller, is_impersonation_header};
-use crate::codec::{BodyFraming, CodecError, HopByHop, RequestHead, write_request_head};
+use crate::codec::{BodyFraming, CodecError, HopByHop, RequestHead, Version, write_request_head};
 
 /// What the forwarded head needs besides the caller's head.
 #[derive(Debug)]
@@ -76,7 +76,17 @@ pub fn write_upstream_head(
                 .iter()
                 .map(|group| ("Impersonate-Group", group.as_bytes()))
         }));
-    write_request_head(out, head.method.as_str(), target, fields, extra)
+    let start = out.len();
+    write_request_head(out, head.method.as_str(), target, fields, extra)?;
+    if head.version == Version::Http10 {
+        // An HTTP/1.0 client cannot read a chunked response: ask the API server in its version, so it answers
+        // with a length or by closing, as HTTP/1.0 allows.
+        if let Some(line_end) = out[start..].windows(2).position(|w| w == b"\r\n") {
+            let version = start + line_end - b"HTTP/1.1".len();
+            out[version..start + line_end].copy_from_slice(b"HTTP/1.0");
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -131,6 +141,15 @@ mod tests {
             "POST /k8s/api/v1/namespaces/a/configmaps HTTP/1.1\r\nHost: k\r\nTransfer-Encoding: chunked\r\n\
              X-Forwarded-For: 1.2.3.4, 10.0.0.7\r\nAuthorization: Bearer proxy-token\r\n\
              Impersonate-User: alice\r\nImpersonate-Group: projectcapsule.dev\r\nImpersonate-Group: dev\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn http10_requests_go_up_as_http10() {
+        let raw = "GET /version HTTP/1.0\r\nAuthorization: Bearer t\r\n\r\n";
+        assert_eq!(
+            forwarded(raw, &Caller::Bearer, "", None),
+            "GET /version HTTP/1.0\r\nAuthorization: Bearer t\r\nX-Forwarded-For: 10.0.0.7\r\n\r\n"
         );
     }
 

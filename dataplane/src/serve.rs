@@ -235,7 +235,9 @@ async fn read_head(core: &Core, conn: &mut ClientConn, first: bool, accepted: In
             None => read.await,
             Some(wait) => match monoio::time::timeout(wait, read).await {
                 Ok(result) => result,
-                Err(_) if deadline.is_none() => return HeadRead::Closed,
+                // Idle keep-alive connections, and connections that never sent a byte (load-balancer probes),
+                // are closed quietly; a started head gets its 408.
+                Err(_) if deadline.is_none() || conn.buf.is_empty() => return HeadRead::Closed,
                 Err(_) => return HeadRead::Reject(408, "timed out reading the request head"),
             },
         };
