@@ -207,29 +207,37 @@ async fn get_pods_watch_relays_events_as_they_happen() {
     let _log = LogOnFailure(&proxy);
     for identity in ["alice", "alice-cert"] {
         let mut cmd = proxy.kubectl(&env, identity);
-        cmd.args(["get", "pods", "-n", "oil-dev", "-w"]);
+        cmd.args(["get", "pods", "-n", "oil-dev", "-w", "--output-watch-events"]);
         let mut watch = Streaming::spawn(cmd);
         let header = watch.next_line().await.unwrap();
         assert!(
             header
                 .split_whitespace()
-                .eq(["NAME", "READY", "STATUS", "RESTARTS", "AGE"]),
+                .eq(["EVENT", "NAME", "READY", "STATUS", "RESTARTS", "AGE"]),
             "{header}"
         );
         let web = watch.next_line().await.unwrap();
-        assert!(web.starts_with("web "), "{web}");
+        assert!(web.starts_with("ADDED "), "{web}");
+        assert_eq!(web.split_whitespace().nth(1), Some("web"), "{web}");
         // Created only once the list was printed: the line can only come from the relayed watch stream.
         let pod = format!("late-{}", identity.replace("-cert", "-c"));
+        // The EVENT column of a line about that pod.
+        let event_of = |line: &str| -> Option<String> {
+            let mut words = line.split_whitespace();
+            let event = words.next()?;
+            (words.next()? == pod).then(|| event.to_string())
+        };
         env.sim
             .apply(json!({"apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": pod, "namespace": "oil-dev"},
                 "spec": {"containers": [{"name": "app", "image": "busybox"}]}}))
             .unwrap();
-        let line = watch.until(|l| l.starts_with(&format!("{pod} "))).await;
-        assert!(line.split_whitespace().count() >= 5, "a table row: {line}");
-        // Still live: a deletion is relayed too.
+        let added = watch.until(|l| event_of(l).is_some()).await;
+        assert_eq!(event_of(&added).as_deref(), Some("ADDED"), "{added}");
+        // Still live: the deletion is relayed too.
         env.sim.delete("v1", "Pod", "oil-dev", &pod).unwrap();
-        watch.until(|l| l.starts_with(&format!("{pod} "))).await;
+        let deleted = watch.until(|l| event_of(l).is_some()).await;
+        assert_eq!(event_of(&deleted).as_deref(), Some("DELETED"), "{deleted}");
     }
 }
 
@@ -316,6 +324,15 @@ async fn a_20_mb_list_streams_through_in_little_memory() {
                 "data": {"blob": value}}))
             .unwrap();
     }
+    // Warm up (TLS sessions, discovery), so the list is all that can raise the peak afterwards.
+    ok(&proxy
+        .run(
+            &env,
+            "admin",
+            &["get", "configmaps", "-n", "oil-dev", "-o", "name"],
+        )
+        .await);
+    let before = proxy.peak_rss_kib();
     let out = proxy
         .run(&env, "admin", &["get", "configmaps", "-A", "-o", "json"])
         .await;
@@ -336,6 +353,11 @@ async fn a_20_mb_list_streams_through_in_little_memory() {
     }
     let peak = proxy.peak_rss_kib();
     assert!(peak < 64 * 1024, "peak RSS {peak} KiB");
+    // A buffered body would have added its 20 MB; a relayed one adds next to nothing.
+    assert!(
+        peak - before < 8 * 1024,
+        "the list raised the peak RSS from {before} to {peak} KiB"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
