@@ -245,7 +245,11 @@ mod tests {
         body.take_buffered(&mut buf, &mut out).unwrap();
         assert!(body.is_done());
         assert_eq!(out, b"HEAD\r\n\r\nhello");
-        assert_eq!(buf.filled(), b"GET / HTTP/1.1\r\n", "the next request stays buffered");
+        assert_eq!(
+            buf.filled(),
+            b"GET / HTTP/1.1\r\n",
+            "the next request stays buffered"
+        );
     }
 
     #[test]
@@ -279,8 +283,15 @@ mod tests {
 
     #[test]
     fn bodiless_framings_are_done_at_once() {
-        for framing in [BodyFraming::None, BodyFraming::ContentLength(0), BodyFraming::Tunnel] {
-            assert!(BodyRelay::new(framing, &Limits::default()).is_done(), "{framing:?}");
+        for framing in [
+            BodyFraming::None,
+            BodyFraming::ContentLength(0),
+            BodyFraming::Tunnel,
+        ] {
+            assert!(
+                BodyRelay::new(framing, &Limits::default()).is_done(),
+                "{framing:?}"
+            );
         }
         let mut until_close = BodyRelay::new(BodyFraming::UntilClose, &Limits::default());
         let mut buf = buffer(b"all of it");

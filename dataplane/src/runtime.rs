@@ -108,7 +108,15 @@ pub struct Dataplane {
 impl Dataplane {
     /// Starts the cores and the watcher; returns once every core is accepting.
     pub fn start(config: DataplaneConfig) -> Result<Self, StartError> {
-        let server_tls = config.tls.as_ref().map(tls_config::server_config).transpose()?;
+        // The watcher compares the files with exactly what the cores start with.
+        let serving = match &config.tls {
+            Some(tls) => Some((tls.clone(), tls_config::read_serving(tls)?)),
+            None => None,
+        };
+        let server_tls = serving
+            .as_ref()
+            .map(|(tls, (cert, key))| tls_config::server_config_from_pem(tls, cert, key))
+            .transpose()?;
         let upstream = &config.upstream;
         let upstream_tls = if upstream.https {
             Some(UpstreamTls {
@@ -204,9 +212,11 @@ impl Dataplane {
 
         watcher::spawn(
             WatchedFiles {
-                serving: config.tls.clone(),
-                token_file: match &upstream.credential {
-                    UpstreamCredential::TokenFile(path) => Some(path.clone()),
+                serving,
+                token_file: match (&upstream.credential, &token) {
+                    (UpstreamCredential::TokenFile(path), Some(token)) => {
+                        Some((path.clone(), Arc::clone(token)))
+                    }
                     _ => None,
                 },
                 upstream_host: (upstream.host.clone(), upstream.port),

@@ -93,10 +93,24 @@ fn roots_from_pem(pem: &[u8], what: &str) -> Result<RootCertStore, TlsConfigErro
 /// The listener's config: serving certificate from `tls.cert_path`/`key_path` (read now), TLS 1.2+, ALPN
 /// `http/1.1`, and client certificates requested but optional, verified against `tls.client_ca_pem`.
 pub fn server_config(tls: &ServingTls) -> Result<Arc<ServerConfig>, TlsConfigError> {
+    server_config_from_pem(tls, &read_file(&tls.cert_path)?, &read_file(&tls.key_path)?)
+}
+
+/// Reads the serving certificate and key files.
+pub fn read_serving(tls: &ServingTls) -> Result<(Vec<u8>, Vec<u8>), TlsConfigError> {
+    Ok((read_file(&tls.cert_path)?, read_file(&tls.key_path)?))
+}
+
+/// [`server_config`] from the already-read contents of `tls.cert_path` and `tls.key_path`.
+pub fn server_config_from_pem(
+    tls: &ServingTls,
+    cert_pem: &[u8],
+    key_pem: &[u8],
+) -> Result<Arc<ServerConfig>, TlsConfigError> {
     let cert_what = tls.cert_path.display().to_string();
     let key_what = tls.key_path.display().to_string();
-    let chain = certs_from_pem(&read_file(&tls.cert_path)?, &cert_what)?;
-    let key = key_from_pem(&read_file(&tls.key_path)?, &key_what)?;
+    let chain = certs_from_pem(cert_pem, &cert_what)?;
+    let key = key_from_pem(key_pem, &key_what)?;
     let builder = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|source| TlsConfigError::Rustls {

@@ -18,13 +18,14 @@ const FILE_POLL: Duration = Duration::from_secs(1);
 /// How often the apiserver's host name is resolved again.
 const RESOLVE_EVERY: Duration = Duration::from_secs(30);
 
-/// What the watcher looks after.
+/// What the watcher looks after, with the contents the cores were started with (so a change between start and
+/// the watcher's first look is still a change).
 #[derive(Debug, Clone)]
 pub struct WatchedFiles {
-    /// The serving certificate and key.
-    pub serving: Option<ServingTls>,
-    /// The proxy's token file.
-    pub token_file: Option<PathBuf>,
+    /// The serving certificate and key, and the contents loaded at start.
+    pub serving: Option<(ServingTls, ServingContents)>,
+    /// The proxy's token file, and the token loaded at start.
+    pub token_file: Option<(PathBuf, Arc<str>)>,
     /// The apiserver's host and port.
     pub upstream_host: (String, u16),
 }
@@ -50,19 +51,20 @@ pub fn spawn(files: WatchedFiles, senders: Vec<Sender<CoreUpdate>>) {
 }
 
 fn run(files: WatchedFiles, senders: Vec<Sender<CoreUpdate>>) {
-    let mut serving_seen = files.serving.as_ref().map(serving_contents);
-    let mut token_seen = files.token_file.as_deref().and_then(|p| read_token(p).ok());
+    let mut serving_seen = files.serving.as_ref().map(|(_, loaded)| loaded.clone());
+    let mut token_seen = files.token_file.as_ref().map(|(_, loaded)| Arc::clone(loaded));
     let (host, port) = &files.upstream_host;
     let resolves = host.parse::<std::net::IpAddr>().is_err();
     let mut addrs_seen: Option<Vec<SocketAddr>> = None;
     let mut last_resolve = Instant::now();
     loop {
         std::thread::sleep(FILE_POLL);
-        if let Some(tls) = &files.serving {
+        if let Some((tls, _)) = &files.serving {
             let contents = serving_contents(tls);
             if Some(&contents) != serving_seen.as_ref() {
+                let loaded = tls_config::server_config_from_pem(tls, &contents.0, &contents.1);
                 serving_seen = Some(contents);
-                match tls_config::server_config(tls) {
+                match loaded {
                     Ok(config) => {
                         broadcast(&senders, &CoreUpdate::ServerTls(config));
                         tracing::info!(cert = %tls.cert_path.display(), "serving certificate reloaded");
@@ -73,7 +75,7 @@ fn run(files: WatchedFiles, senders: Vec<Sender<CoreUpdate>>) {
                 }
             }
         }
-        if let Some(path) = &files.token_file {
+        if let Some((path, _)) = &files.token_file {
             match read_token(path) {
                 Ok(token) if Some(&token) != token_seen.as_ref() => {
                     token_seen = Some(Arc::clone(&token));
@@ -100,9 +102,12 @@ fn run(files: WatchedFiles, senders: Vec<Sender<CoreUpdate>>) {
     }
 }
 
+/// The bytes of the serving certificate and of its key.
+pub type ServingContents = (Vec<u8>, Vec<u8>);
+
 /// The bytes of the serving certificate and key (small files; comparing contents catches every rotation,
 /// whatever the file system's timestamp granularity or symlink dance).
-fn serving_contents(tls: &ServingTls) -> (Vec<u8>, Vec<u8>) {
+pub fn serving_contents(tls: &ServingTls) -> ServingContents {
     (
         std::fs::read(&tls.cert_path).unwrap_or_default(),
         std::fs::read(&tls.key_path).unwrap_or_default(),
