@@ -9,17 +9,30 @@
 //!  control (kube watches) ──▶ Snapshot ──Arc──▶ dataplane core: classify ─▶ decide ─▶ rewrite
 //! ```
 //!
-//! So far it holds who the caller is: the user and groups read from a client certificate
-//! ([`identity_from_cert_der`]) or an `X-Forwarded-Client-Cert` header ([`identity_from_xfcc`]), bearer tokens
-//! from `Authorization` and WebSocket subprotocols, and the trusted-proxy [`CidrSet`]. The snapshot and route
-//! decisions land with the control plane and the filtered routes; there is no placeholder logic.
+//! It holds who the caller is: the user and groups read from a client certificate ([`identity_from_cert_der`]) or
+//! an `X-Forwarded-Client-Cert` header ([`identity_from_xfcc`]), bearer tokens from `Authorization` and
+//! WebSocket subprotocols, and the trusted-proxy [`CidrSet`]; and who owns what: the plain [`model`] records the
+//! control plane reads from Capsule's objects, the [`Index`] its watches update, and the immutable [`Snapshot`]
+//! that answers "is this a Capsule user" and "which tenants does this caller own" ([`ProxyTenants`]). Route
+//! decisions land with the filtered routes; there is no placeholder logic.
 
 pub mod bearer;
 pub mod cidr;
 pub mod identity;
+pub mod index;
+pub mod model;
+pub mod snapshot;
 pub mod xfcc;
 
 pub use bearer::{bearer_from_authorization, bearer_from_websocket_protocols};
 pub use cidr::{CidrError, CidrSet};
 pub use identity::{CallerIdentity, IdentityError, identity_from_cert_der};
+pub use index::{Index, IndexCounts};
+pub use model::{
+    AllowedList, CapsuleConfigurationRecord, ClusterOperations, ClusterResourceRule,
+    GlobalProxySettingsRecord, GlobalRule, LabelSelector, LegacyKind, LegacyOperations, LegacyProxySetting,
+    ProxySettingRecord, ProxySubject, SelectorOperator, SelectorRequirement, Subject, SubjectKind,
+    TenantOwnerSpec, TenantRecord,
+};
+pub use snapshot::{GLOBAL_TENANT, GrantOrigin, ProxyTenant, ProxyTenants, Snapshot, TenantView};
 pub use xfcc::identity_from_xfcc;

@@ -1,0 +1,490 @@
+//! The identity service: TokenReview and SubjectAccessReview look-ups for the data plane, cached and
+//! single-flight.
+//!
+//! Any thread may ask ([`IdentityClient`] is `Send + Sync`); answers come back on a one-shot channel that the
+//! asker polls ([`Pending::try_take`]) or blocks on ([`Pending::wait`]), so no runtime's waker crosses threads.
+//! A token is cached under its SHA-256 (never in clear) for the success TTL — never past the JWT's own `exp` —
+//! or the failure TTL; concurrent misses for one token share one TokenReview.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
+use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec};
+use kube::api::PostParams;
+use kube::{Api, Client};
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+/// Who a token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenIdentity {
+    /// `status.user.username`.
+    pub user: String,
+    /// `status.user.groups`.
+    pub groups: Vec<String>,
+    /// `status.user.uid`.
+    pub uid: Option<String>,
+    /// `status.user.extra`.
+    pub extra: Vec<(String, Vec<String>)>,
+}
+
+/// Why a look-up has no positive answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    /// The API server says the token is not valid.
+    #[error("the token is not valid: {0}")]
+    Unauthenticated(String),
+    /// The review could not be made (API server unreachable, proxy not allowed, …).
+    #[error("the review could not be made: {0}")]
+    Unavailable(String),
+    /// The identity service is gone (process shutting down).
+    #[error("the identity service is not running")]
+    Closed,
+}
+
+/// A SubjectAccessReview question: may `user` (with `groups`) do `verb` on the resource?
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AccessQuestion {
+    /// The user.
+    pub user: String,
+    /// Its groups.
+    pub groups: Vec<String>,
+    /// The verb (`impersonate`, `list`, …).
+    pub verb: String,
+    /// API group (`""` for core).
+    pub group: String,
+    /// API version (may be empty).
+    pub version: String,
+    /// Resource (plural).
+    pub resource: String,
+    /// Namespace (empty for cluster scope).
+    pub namespace: String,
+    /// Object name (empty for all).
+    pub name: String,
+}
+
+/// Cache lifetimes and size.
+#[derive(Debug, Clone, Copy)]
+pub struct IdentityCacheConfig {
+    /// How long a valid token's identity is reused (`--token-cache-ttl`, 2m).
+    pub token_ttl: Duration,
+    /// How long an invalid token's refusal is reused (`--token-cache-negative-ttl`, 10s).
+    pub token_negative_ttl: Duration,
+    /// How long an allowed access review is reused.
+    pub access_ttl: Duration,
+    /// How long a denied access review is reused.
+    pub access_negative_ttl: Duration,
+    /// Most cached entries per cache; the oldest go first.
+    pub max_entries: usize,
+}
+
+impl Default for IdentityCacheConfig {
+    /// kube-apiserver's webhook cache defaults: tokens 2m / 10s, authorization 5m / 30s.
+    fn default() -> Self {
+        Self {
+            token_ttl: Duration::from_secs(120),
+            token_negative_ttl: Duration::from_secs(10),
+            access_ttl: Duration::from_secs(300),
+            access_negative_ttl: Duration::from_secs(30),
+            max_entries: 65_536,
+        }
+    }
+}
+
+/// An answer on its way.
+#[derive(Debug)]
+pub struct Pending<V> {
+    rx: Receiver<Result<V, LookupError>>,
+}
+
+impl<V> Pending<V> {
+    /// The answer if it has arrived (an abandoned question answers [`LookupError::Closed`]); `Err(self)` while
+    /// it has not.
+    pub fn try_take(self) -> Result<Result<V, LookupError>, Self> {
+        match self.rx.try_recv() {
+            Ok(answer) => Ok(answer),
+            Err(TryRecvError::Empty) => Err(self),
+            Err(TryRecvError::Disconnected) => Ok(Err(LookupError::Closed)),
+        }
+    }
+
+    /// Blocks the calling thread until the answer arrives or `timeout` passes (not for data-plane cores).
+    pub fn wait(self, timeout: Duration) -> Option<Result<V, LookupError>> {
+        match self.rx.recv_timeout(timeout) {
+            Ok(answer) => Some(answer),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Some(Err(LookupError::Closed)),
+        }
+    }
+}
+
+type TokenAnswer = Result<Arc<TokenIdentity>, LookupError>;
+type AccessAnswer = Result<bool, LookupError>;
+
+enum Question {
+    Token {
+        token: String,
+        reply: Sender<TokenAnswer>,
+    },
+    Access {
+        question: AccessQuestion,
+        reply: Sender<AccessAnswer>,
+    },
+    TokenDone {
+        key: [u8; 32],
+        answer: TokenAnswer,
+        expires: Instant,
+    },
+    AccessDone {
+        question: AccessQuestion,
+        answer: AccessAnswer,
+    },
+}
+
+/// Asks the identity service; cheap to clone, usable from any thread.
+#[derive(Clone)]
+pub struct IdentityClient {
+    tx: mpsc::UnboundedSender<Question>,
+}
+
+impl std::fmt::Debug for IdentityClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdentityClient")
+    }
+}
+
+impl IdentityClient {
+    /// Who `token` belongs to (a cached TokenReview).
+    pub fn review_token(&self, token: &str) -> Pending<Arc<TokenIdentity>> {
+        let (reply, rx) = crossbeam_channel::bounded(1);
+        if let Err(mpsc::error::SendError(Question::Token { reply, .. })) = self.tx.send(Question::Token {
+            token: token.to_string(),
+            reply,
+        }) {
+            let _ = reply.send(Err(LookupError::Closed));
+        }
+        Pending { rx }
+    }
+
+    /// Whether the access in `question` is allowed (a cached SubjectAccessReview).
+    pub fn review_access(&self, question: AccessQuestion) -> Pending<bool> {
+        let (reply, rx) = crossbeam_channel::bounded(1);
+        if let Err(mpsc::error::SendError(Question::Access { reply, .. })) =
+            self.tx.send(Question::Access { question, reply })
+        {
+            let _ = reply.send(Err(LookupError::Closed));
+        }
+        Pending { rx }
+    }
+}
+
+/// Counters of the service, for metrics and tests.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IdentityStats {
+    /// Answers served from the cache.
+    pub hits: u64,
+    /// Questions that started a review.
+    pub misses: u64,
+    /// Questions that joined a review already in flight.
+    pub joined: u64,
+}
+
+struct Cache<K, V> {
+    entries: HashMap<K, (V, Instant)>,
+    order: VecDeque<K>,
+    max: usize,
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V: Clone> Cache<K, V> {
+    fn new(max: usize) -> Self {
+        Self {
+            entries: HashMap::new(),
+            order: VecDeque::new(),
+            max: max.max(1),
+        }
+    }
+
+    fn get(&mut self, key: &K, now: Instant) -> Option<V> {
+        match self.entries.get(key) {
+            Some((value, expires)) if *expires > now => Some(value.clone()),
+            Some(_) => {
+                self.entries.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn insert(&mut self, key: K, value: V, expires: Instant) {
+        if self.entries.insert(key.clone(), (value, expires)).is_none() {
+            self.order.push_back(key);
+        }
+        while self.entries.len() > self.max {
+            match self.order.pop_front() {
+                Some(old) => {
+                    self.entries.remove(&old);
+                }
+                None => break,
+            }
+        }
+        // Keep the order queue from growing with keys already expired and removed.
+        if self.order.len() > self.max * 2 {
+            let entries = &self.entries;
+            self.order.retain(|k| entries.contains_key(k));
+        }
+    }
+}
+
+/// The service's state: caches and the reviews in flight.
+pub(crate) struct IdentityService {
+    client: Client,
+    config: IdentityCacheConfig,
+    tokens: Cache<[u8; 32], TokenAnswer>,
+    token_waiters: HashMap<[u8; 32], Vec<Sender<TokenAnswer>>>,
+    access: Cache<AccessQuestion, AccessAnswer>,
+    access_waiters: HashMap<AccessQuestion, Vec<Sender<AccessAnswer>>>,
+    stats: Arc<std::sync::Mutex<IdentityStats>>,
+}
+
+/// Starts the service on the current tokio runtime; returns the client and the shared counters.
+pub(crate) fn spawn(
+    client: Client,
+    config: IdentityCacheConfig,
+) -> (IdentityClient, Arc<std::sync::Mutex<IdentityStats>>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let stats = Arc::new(std::sync::Mutex::new(IdentityStats::default()));
+    let service = IdentityService {
+        client,
+        config,
+        tokens: Cache::new(config.max_entries),
+        token_waiters: HashMap::new(),
+        access: Cache::new(config.max_entries),
+        access_waiters: HashMap::new(),
+        stats: Arc::clone(&stats),
+    };
+    tokio::spawn(service.run(rx, tx.clone()));
+    (IdentityClient { tx }, stats)
+}
+
+impl IdentityService {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Question>, tx: mpsc::UnboundedSender<Question>) {
+        while let Some(question) = rx.recv().await {
+            let now = Instant::now();
+            match question {
+                Question::Token { token, reply } => {
+                    let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+                    if let Some(answer) = self.tokens.get(&key, now) {
+                        self.count(|s| s.hits += 1);
+                        let _ = reply.send(answer);
+                    } else if let Some(waiters) = self.token_waiters.get_mut(&key) {
+                        waiters.push(reply);
+                        self.count(|s| s.joined += 1);
+                    } else {
+                        self.count(|s| s.misses += 1);
+                        self.token_waiters.insert(key, vec![reply]);
+                        let (client, config, tx) = (self.client.clone(), self.config, tx.clone());
+                        tokio::spawn(async move {
+                            let answer = token_review(client, &token).await;
+                            let expires = token_expiry(&token, &answer, &config, Instant::now());
+                            let _ = tx.send(Question::TokenDone { key, answer, expires });
+                        });
+                    }
+                }
+                Question::TokenDone { key, answer, expires } => {
+                    // Errors reaching the API server are not cached: the next question tries again.
+                    if !matches!(answer, Err(LookupError::Unavailable(_))) {
+                        self.tokens.insert(key, answer.clone(), expires);
+                    }
+                    for waiter in self.token_waiters.remove(&key).unwrap_or_default() {
+                        let _ = waiter.send(answer.clone());
+                    }
+                }
+                Question::Access { question, reply } => {
+                    if let Some(answer) = self.access.get(&question, now) {
+                        self.count(|s| s.hits += 1);
+                        let _ = reply.send(answer);
+                    } else if let Some(waiters) = self.access_waiters.get_mut(&question) {
+                        waiters.push(reply);
+                        self.count(|s| s.joined += 1);
+                    } else {
+                        self.count(|s| s.misses += 1);
+                        self.access_waiters.insert(question.clone(), vec![reply]);
+                        let (client, tx) = (self.client.clone(), tx.clone());
+                        tokio::spawn(async move {
+                            let answer = access_review(client, &question).await;
+                            let _ = tx.send(Question::AccessDone { question, answer });
+                        });
+                    }
+                }
+                Question::AccessDone { question, answer } => {
+                    let ttl = match answer {
+                        Ok(true) => Some(self.config.access_ttl),
+                        Ok(false) => Some(self.config.access_negative_ttl),
+                        Err(_) => None,
+                    };
+                    if let Some(ttl) = ttl {
+                        self.access
+                            .insert(question.clone(), answer.clone(), Instant::now() + ttl);
+                    }
+                    for waiter in self.access_waiters.remove(&question).unwrap_or_default() {
+                        let _ = waiter.send(answer.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    fn count(&self, f: impl FnOnce(&mut IdentityStats)) {
+        if let Ok(mut stats) = self.stats.lock() {
+            f(&mut stats);
+        }
+    }
+}
+
+async fn token_review(client: Client, token: &str) -> TokenAnswer {
+    let review = TokenReview {
+        spec: TokenReviewSpec {
+            token: Some(token.to_string()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let created = Api::<TokenReview>::all(client)
+        .create(&PostParams::default(), &review)
+        .await
+        .map_err(|e| LookupError::Unavailable(e.to_string()))?;
+    let status = created.status.unwrap_or_default();
+    if let Some(error) = status.error.filter(|e| !e.is_empty()) {
+        return Err(LookupError::Unauthenticated(error));
+    }
+    if status.authenticated != Some(true) {
+        return Err(LookupError::Unauthenticated("not authenticated".into()));
+    }
+    let user = status.user.unwrap_or_default();
+    Ok(Arc::new(TokenIdentity {
+        user: user.username.unwrap_or_default(),
+        groups: user.groups.unwrap_or_default(),
+        uid: user.uid,
+        extra: user.extra.unwrap_or_default().into_iter().collect(),
+    }))
+}
+
+async fn access_review(client: Client, question: &AccessQuestion) -> AccessAnswer {
+    let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    let review = SubjectAccessReview {
+        spec: SubjectAccessReviewSpec {
+            user: Some(question.user.clone()),
+            groups: Some(question.groups.clone()),
+            resource_attributes: Some(ResourceAttributes {
+                verb: Some(question.verb.clone()),
+                group: Some(question.group.clone()),
+                version: non_empty(&question.version),
+                resource: Some(question.resource.clone()),
+                namespace: non_empty(&question.namespace),
+                name: non_empty(&question.name),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let created = Api::<SubjectAccessReview>::all(client)
+        .create(&PostParams::default(), &review)
+        .await
+        .map_err(|e| LookupError::Unavailable(e.to_string()))?;
+    Ok(created
+        .status
+        .is_some_and(|s| s.allowed && s.denied != Some(true)))
+}
+
+/// When a token review answer stops being served from the cache: the TTL for its outcome, and never after the
+/// token's own expiry (`exp` of a JWT).
+fn token_expiry(token: &str, answer: &TokenAnswer, config: &IdentityCacheConfig, now: Instant) -> Instant {
+    let ttl = match answer {
+        Ok(_) => config.token_ttl,
+        Err(_) => config.token_negative_ttl,
+    };
+    let mut expires = now + ttl;
+    if answer.is_ok()
+        && let Some(exp) = jwt_expiry(token)
+    {
+        let now_unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let left = Duration::from_secs(exp.saturating_sub(now_unix));
+        expires = expires.min(now + left);
+    }
+    expires
+}
+
+/// The `exp` claim of a JWT, if the token is one.
+pub fn jwt_expiry(token: &str) -> Option<u64> {
+    let mut parts = token.split('.');
+    let (_header, payload, _signature) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let json = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&json).ok()?;
+    claims.get("exp")?.as_u64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(claims: &str) -> String {
+        format!("eyJhbGciOiJub25lIn0.{}.sig", URL_SAFE_NO_PAD.encode(claims))
+    }
+
+    #[test]
+    fn jwt_expiry_reads_exp() {
+        assert_eq!(
+            jwt_expiry(&jwt(r#"{"exp":1700000000,"sub":"x"}"#)),
+            Some(1_700_000_000)
+        );
+        assert_eq!(jwt_expiry(&jwt(r#"{"sub":"x"}"#)), None);
+        assert_eq!(jwt_expiry("alice-token"), None);
+        assert_eq!(jwt_expiry("a.b.c.d"), None);
+    }
+
+    #[test]
+    fn expired_jwts_are_not_cached() {
+        let config = IdentityCacheConfig::default();
+        let now = Instant::now();
+        let ok: TokenAnswer = Ok(Arc::new(TokenIdentity {
+            user: "alice".into(),
+            groups: vec![],
+            uid: None,
+            extra: vec![],
+        }));
+        let expired = jwt(r#"{"exp":1}"#);
+        assert!(token_expiry(&expired, &ok, &config, now) <= now);
+        assert_eq!(token_expiry("opaque", &ok, &config, now), now + config.token_ttl);
+        let refused: TokenAnswer = Err(LookupError::Unauthenticated("no".into()));
+        assert_eq!(
+            token_expiry("opaque", &refused, &config, now),
+            now + config.token_negative_ttl
+        );
+    }
+
+    #[test]
+    fn cache_evicts_oldest_and_forgets_expired() {
+        let mut cache = Cache::new(2);
+        let now = Instant::now();
+        let later = now + Duration::from_secs(60);
+        cache.insert(1, "a", later);
+        cache.insert(2, "b", later);
+        cache.insert(3, "c", later);
+        assert_eq!(cache.get(&1, now), None);
+        assert_eq!(cache.get(&3, now), Some("c"));
+        cache.insert(4, "d", now);
+        assert_eq!(cache.get(&4, now), None, "expired at insertion time");
+    }
+}

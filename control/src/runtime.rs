@@ -1,0 +1,372 @@
+//! Starting the control thread: a tokio runtime of its own, the kube client, the watches, the index task that
+//! publishes snapshots, and the identity service.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use capsule_proxy_policy::index::Index;
+use capsule_proxy_policy::model::{
+    CapsuleConfigurationRecord, GlobalProxySettingsRecord, ProxySettingRecord, TenantRecord,
+};
+use capsule_proxy_policy::snapshot::Snapshot;
+use kube::config::{
+    AuthInfo, Cluster, Context, KubeConfigOptions, Kubeconfig, NamedAuthInfo, NamedCluster, NamedContext,
+};
+use kube::runtime::watcher;
+use kube::{Api, Client, Config, ResourceExt};
+use tokio::sync::mpsc;
+
+use crate::crds::{CapsuleConfiguration, GlobalProxySettings, ProxySetting, Tenant};
+use crate::identity::{self, IdentityCacheConfig, IdentityClient, IdentityStats};
+use crate::status::ControlStatus;
+use crate::translate;
+use crate::watches::{self, Change, WatchSpec};
+
+/// How the control plane reaches kube-apiserver (the proxy's own identity).
+#[derive(Clone)]
+pub struct ClusterConnection {
+    /// The API server URL (`https://host:port[/prefix]`).
+    pub server_url: String,
+    /// PEM CA bundle of the API server.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Skip certificate verification.
+    pub insecure_skip_verify: bool,
+    /// Name to verify the server certificate against, instead of the URL's host.
+    pub tls_server_name: Option<String>,
+    /// The proxy's credential.
+    pub credential: ControlCredential,
+}
+
+impl std::fmt::Debug for ClusterConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterConnection")
+            .field("server_url", &self.server_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The proxy's credential towards kube-apiserver.
+#[derive(Clone)]
+pub enum ControlCredential {
+    /// None.
+    None,
+    /// A bearer token.
+    Token(String),
+    /// A bearer token file (re-read by the client as it rotates).
+    TokenFile(PathBuf),
+    /// A client certificate.
+    ClientCert {
+        /// PEM chain.
+        cert_pem: Vec<u8>,
+        /// PEM key.
+        key_pem: Vec<u8>,
+    },
+}
+
+/// What the control plane watches and how it caches.
+#[derive(Debug, Clone)]
+pub struct ControlOptions {
+    /// The CapsuleConfiguration to read (`--capsule-configuration-name`).
+    pub capsule_configuration_name: String,
+    /// Identity cache lifetimes and size.
+    pub identity: IdentityCacheConfig,
+}
+
+/// Why the control plane did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    /// The kube client could not be configured.
+    #[error("configuring the Kubernetes client: {0}")]
+    Client(String),
+    /// The control thread could not be started.
+    #[error("starting the control thread: {0}")]
+    Thread(String),
+}
+
+/// The running control plane.
+#[derive(Debug)]
+pub struct Control {
+    status: Arc<ControlStatus>,
+    identity: IdentityClient,
+    identity_stats: Arc<std::sync::Mutex<IdentityStats>>,
+    _thread: JoinHandle<()>,
+}
+
+impl Control {
+    /// Starts the control thread; `publish` receives every new snapshot (the first once all watches have
+    /// listed, then one per change). Returns once the kube client is configured.
+    pub fn start(
+        connection: ClusterConnection,
+        options: ControlOptions,
+        publish: impl Fn(Arc<Snapshot>) + Send + 'static,
+    ) -> Result<Self, ControlError> {
+        let status = Arc::new(ControlStatus::default());
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let thread_status = Arc::clone(&status);
+        let thread = std::thread::Builder::new()
+            .name("control".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(ControlError::Thread(e.to_string())));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let client = match client(&connection).await {
+                        Ok(client) => client,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let (identity, stats) = identity::spawn(client.clone(), options.identity);
+                    let _ = ready_tx.send(Ok((identity, stats)));
+                    run(client, options, thread_status, publish).await;
+                });
+            })
+            .map_err(|e| ControlError::Thread(e.to_string()))?;
+        let (identity, identity_stats) = ready_rx
+            .recv()
+            .map_err(|_| ControlError::Thread("the control thread exited during start".into()))??;
+        Ok(Self {
+            status,
+            identity,
+            identity_stats,
+            _thread: thread,
+        })
+    }
+
+    /// Synced flag, generation, snapshot age, watch restarts.
+    pub fn status(&self) -> &Arc<ControlStatus> {
+        &self.status
+    }
+
+    /// The identity service's client.
+    pub fn identity(&self) -> &IdentityClient {
+        &self.identity
+    }
+
+    /// The identity service's counters.
+    pub fn identity_stats(&self) -> IdentityStats {
+        self.identity_stats.lock().map(|s| *s).unwrap_or_default()
+    }
+}
+
+async fn client(connection: &ClusterConnection) -> Result<Client, ControlError> {
+    let mut auth = AuthInfo::default();
+    match &connection.credential {
+        ControlCredential::None => {}
+        ControlCredential::Token(token) => auth.token = Some(token.clone().into()),
+        ControlCredential::TokenFile(path) => auth.token_file = Some(path.display().to_string()),
+        ControlCredential::ClientCert { cert_pem, key_pem } => {
+            auth.client_certificate_data = Some(STANDARD.encode(cert_pem));
+            auth.client_key_data = Some(STANDARD.encode(key_pem).into());
+        }
+    }
+    let kubeconfig = Kubeconfig {
+        clusters: vec![NamedCluster {
+            name: "upstream".into(),
+            cluster: Some(Cluster {
+                server: Some(connection.server_url.clone()),
+                certificate_authority_data: connection.ca_pem.as_ref().map(|pem| STANDARD.encode(pem)),
+                insecure_skip_tls_verify: Some(connection.insecure_skip_verify),
+                tls_server_name: connection.tls_server_name.clone(),
+                ..Default::default()
+            }),
+            other: Default::default(),
+        }],
+        auth_infos: vec![NamedAuthInfo {
+            name: "capsule-proxy".into(),
+            auth_info: Some(auth),
+            other: Default::default(),
+        }],
+        contexts: vec![NamedContext {
+            name: "capsule-proxy".into(),
+            context: Some(Context {
+                cluster: "upstream".into(),
+                user: Some("capsule-proxy".into()),
+                ..Default::default()
+            }),
+            other: Default::default(),
+        }],
+        current_context: Some("capsule-proxy".into()),
+        ..Default::default()
+    };
+    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .map_err(|e| ControlError::Client(e.to_string()))?;
+    Client::try_from(config).map_err(|e| ControlError::Client(e.to_string()))
+}
+
+/// A change from one of the watches.
+#[derive(Debug)]
+enum IndexEvent {
+    Tenants(Box<Change<TenantRecord, String>>),
+    ProxySettings(Change<ProxySettingRecord, (String, String)>),
+    Globals(Change<GlobalProxySettingsRecord, String>),
+    Configuration(Change<CapsuleConfigurationRecord, String>),
+}
+
+/// The watched kinds, in the order of [`Synced`].
+const KINDS: usize = 4;
+
+/// After a change, wait this long for more before building (a relist arrives as many events).
+const DEBOUNCE: Duration = Duration::from_millis(50);
+
+async fn run(
+    client: Client,
+    options: ControlOptions,
+    status: Arc<ControlStatus>,
+    publish: impl Fn(Arc<Snapshot>),
+) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    spawn_watch(
+        WatchSpec {
+            kind: "Tenant",
+            api: Api::<Tenant>::all(client.clone()),
+            config: watcher::Config::default(),
+            record: translate::tenant,
+            key: |t: &Tenant| t.name_any(),
+            event: |change| IndexEvent::Tenants(Box::new(change)),
+        },
+        &tx,
+        &status,
+    );
+    spawn_watch(
+        WatchSpec {
+            kind: "ProxySetting",
+            api: Api::<ProxySetting>::all(client.clone()),
+            config: watcher::Config::default(),
+            record: translate::proxy_setting,
+            key: |p: &ProxySetting| (p.namespace().unwrap_or_default(), p.name_any()),
+            event: IndexEvent::ProxySettings,
+        },
+        &tx,
+        &status,
+    );
+    spawn_watch(
+        WatchSpec {
+            kind: "GlobalProxySettings",
+            api: Api::<GlobalProxySettings>::all(client.clone()),
+            config: watcher::Config::default(),
+            record: translate::global_proxy_settings,
+            key: |g: &GlobalProxySettings| g.name_any(),
+            event: IndexEvent::Globals,
+        },
+        &tx,
+        &status,
+    );
+    spawn_watch(
+        WatchSpec {
+            kind: "CapsuleConfiguration",
+            api: Api::<CapsuleConfiguration>::all(client),
+            config: watcher::Config::default()
+                .fields(&format!("metadata.name={}", options.capsule_configuration_name)),
+            record: translate::capsule_configuration,
+            key: |c: &CapsuleConfiguration| c.name_any(),
+            event: IndexEvent::Configuration,
+        },
+        &tx,
+        &status,
+    );
+    drop(tx);
+
+    let mut index = Index::default();
+    let mut synced = [false; KINDS];
+    let mut generation = 0;
+    while let Some(first) = rx.recv().await {
+        apply(
+            &mut index,
+            &mut synced,
+            first,
+            &options.capsule_configuration_name,
+        );
+        // Take everything that arrives together before building once.
+        loop {
+            match tokio::time::timeout(DEBOUNCE, rx.recv()).await {
+                Ok(Some(event)) => apply(
+                    &mut index,
+                    &mut synced,
+                    event,
+                    &options.capsule_configuration_name,
+                ),
+                Ok(None) => return,
+                Err(_) => break,
+            }
+        }
+        if !synced.iter().all(|s| *s) {
+            continue;
+        }
+        // The first snapshot goes out whatever it holds; later ones only when something changed.
+        if !index.take_changed() && generation > 0 {
+            continue;
+        }
+        generation += 1;
+        let snapshot = Arc::new(index.snapshot(generation));
+        publish(Arc::clone(&snapshot));
+        status.published(generation);
+        tracing::info!(generation, "ownership snapshot published");
+    }
+}
+
+fn spawn_watch<K, R, Key>(
+    spec: WatchSpec<K, R, Key, IndexEvent>,
+    tx: &mpsc::UnboundedSender<IndexEvent>,
+    status: &Arc<ControlStatus>,
+) where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K::DynamicType: Default,
+    R: Send + 'static,
+    Key: Send + 'static,
+{
+    tokio::spawn(watches::run(spec, tx.clone(), Arc::clone(status)));
+}
+
+fn apply(index: &mut Index, synced: &mut [bool; KINDS], event: IndexEvent, configuration_name: &str) {
+    match event {
+        IndexEvent::Tenants(change) => match *change {
+            Change::Apply(record) => index.apply_tenant(record),
+            Change::Delete(name) => index.delete_tenant(&name),
+            Change::Reset(records) => {
+                index.reset_tenants(records);
+                synced[0] = true;
+            }
+        },
+        IndexEvent::ProxySettings(change) => match change {
+            Change::Apply(record) => index.apply_proxy_setting(record),
+            Change::Delete((namespace, name)) => index.delete_proxy_setting(&namespace, &name),
+            Change::Reset(records) => {
+                index.reset_proxy_settings(records);
+                synced[1] = true;
+            }
+        },
+        IndexEvent::Globals(change) => match change {
+            Change::Apply(record) => index.apply_global_proxy_settings(record),
+            Change::Delete(name) => index.delete_global_proxy_settings(&name),
+            Change::Reset(records) => {
+                index.reset_global_proxy_settings(records);
+                synced[2] = true;
+            }
+        },
+        IndexEvent::Configuration(change) => match change {
+            Change::Apply(record) => index.set_capsule_configuration(Some(record)),
+            Change::Delete(_) => index.set_capsule_configuration(None),
+            Change::Reset(mut records) => {
+                if records.is_empty() && !synced[3] {
+                    tracing::warn!(
+                        name = configuration_name,
+                        "CapsuleConfiguration not found: no caller is a Capsule user until it exists"
+                    );
+                }
+                index.set_capsule_configuration(records.pop());
+                synced[3] = true;
+            }
+        },
+    }
+}

@@ -1,0 +1,228 @@
+//! The control plane against an in-process kube-sim: snapshots follow the cluster, nothing is published
+//! before the first sync, a broken watch keeps the last snapshot and recovers, and token look-ups are
+//! single-flight.
+#![allow(clippy::unwrap_used)] // test code unwraps what it built itself; a panic is the failure report
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use capsule_proxy_control::{
+    ClusterConnection, Control, ControlCredential, ControlOptions, IdentityCacheConfig,
+};
+use capsule_proxy_policy::snapshot::Snapshot;
+use kube_sim::{Fixture, KubeSim, SimConfig};
+use serde_json::json;
+
+/// Deadline for a snapshot to show a change.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+struct Setup {
+    sim: KubeSim,
+    control: Control,
+    snapshots: Receiver<Arc<Snapshot>>,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup(latency: Option<Duration>) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture =
+        Fixture::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../kube-sim/fixtures/demo.yaml")).unwrap();
+    let sim = KubeSim::start(SimConfig::new(fixture, dir.path().join("state")))
+        .await
+        .unwrap();
+    if let Some(latency) = latency {
+        sim.set_latency(latency);
+    }
+    let connection = ClusterConnection {
+        server_url: sim.url(),
+        ca_pem: sim.ca_pem().map(|pem| pem.as_bytes().to_vec()),
+        insecure_skip_verify: false,
+        tls_server_name: None,
+        credential: ControlCredential::Token("capsule-proxy-token".into()),
+    };
+    let (tx, snapshots) = std::sync::mpsc::channel();
+    let control = Control::start(
+        connection,
+        ControlOptions {
+            capsule_configuration_name: "default".into(),
+            identity: IdentityCacheConfig::default(),
+        },
+        move |snapshot| {
+            let _ = tx.send(snapshot);
+        },
+    )
+    .unwrap();
+    Setup {
+        sim,
+        control,
+        snapshots,
+        _dir: dir,
+    }
+}
+
+/// The next published snapshot satisfying `pred`, within the deadline (earlier ones are skipped).
+fn wait_for(
+    snapshots: &Receiver<Arc<Snapshot>>,
+    what: &str,
+    pred: impl Fn(&Snapshot) -> bool,
+) -> Arc<Snapshot> {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match snapshots.recv_timeout(left) {
+            Ok(snapshot) if pred(&snapshot) => return snapshot,
+            Ok(_) => {}
+            Err(RecvTimeoutError::Timeout) => panic!("no snapshot where {what} within {DEADLINE:?}"),
+            Err(RecvTimeoutError::Disconnected) => panic!("the control plane stopped"),
+        }
+    }
+}
+
+fn tenant_json(name: &str, owner: &str, namespaces: &[&str]) -> serde_json::Value {
+    json!({
+        "apiVersion": "capsule.clastix.io/v1beta2",
+        "kind": "Tenant",
+        "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+        "spec": {"owners": [{"kind": "User", "name": owner}]},
+        "status": {"owners": [{"kind": "User", "name": owner}], "namespaces": namespaces},
+    })
+}
+
+fn alice_namespaces(snapshot: &Snapshot) -> Vec<String> {
+    let tenants = snapshot.proxy_tenants("alice", &["projectcapsule.dev".into()], false);
+    tenants.namespaces().into_iter().map(String::from).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_published_before_the_first_sync() {
+    // Every list takes a while: the first snapshot must still hold the whole cluster, never an empty one.
+    let setup = setup(Some(Duration::from_millis(300))).await;
+    assert!(
+        !setup.control.status().is_synced(),
+        "not synced before the lists returned"
+    );
+    let first = setup.snapshots.recv_timeout(DEADLINE).expect("a first snapshot");
+    assert_eq!(first.generation(), 1);
+    assert!(
+        first.tenant("oil").is_some() && first.tenant("gas").is_some(),
+        "{first:?}"
+    );
+    assert!(first.is_capsule_user("alice", &["projectcapsule.dev".into()]));
+    assert_eq!(alice_namespaces(&first), ["oil-dev", "oil-prod"]);
+    // The status follows right after the cores got the snapshot.
+    let deadline = Instant::now() + DEADLINE;
+    while !setup.control.status().is_synced() {
+        assert!(Instant::now() < deadline, "synced after the first publish");
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(setup.control.status().generation(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_added_changed_and_deleted_reach_the_snapshot() {
+    let setup = setup(None).await;
+    wait_for(&setup.snapshots, "oil is known", |s| s.tenant("oil").is_some());
+
+    setup
+        .sim
+        .apply(tenant_json("wind", "dave", &["wind-dev"]))
+        .unwrap();
+    let added = wait_for(&setup.snapshots, "wind is added", |s| s.tenant("wind").is_some());
+    let dave = added.proxy_tenants("dave", &[], false);
+    assert_eq!(dave.tenant_names(), ["wind"]);
+    assert_eq!(
+        added
+            .tenant_of_namespace("wind-dev")
+            .map(|t| t.name().to_string())
+            .as_deref(),
+        Some("wind")
+    );
+
+    setup
+        .sim
+        .apply(tenant_json("wind", "dave", &["wind-dev", "wind-prod"]))
+        .unwrap();
+    let changed = wait_for(&setup.snapshots, "wind has two namespaces", |s| {
+        s.proxy_tenants("dave", &[], false).namespaces().len() == 2
+    });
+    assert!(changed.generation() > added.generation());
+
+    setup
+        .sim
+        .delete("capsule.clastix.io/v1beta2", "Tenant", "", "wind")
+        .unwrap();
+    let deleted = wait_for(&setup.snapshots, "wind is gone", |s| s.tenant("wind").is_none());
+    assert!(deleted.proxy_tenants("dave", &[], false).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_watch_keeps_the_last_snapshot_and_recovers() {
+    let mut setup = setup(None).await;
+    let before = wait_for(&setup.snapshots, "oil is known", |s| s.tenant("oil").is_some());
+    setup.sim.stop().await;
+    // While the API server is down nothing new is published and the status keeps the last snapshot.
+    assert!(matches!(
+        setup.snapshots.recv_timeout(Duration::from_millis(500)),
+        Err(RecvTimeoutError::Timeout)
+    ));
+    assert!(setup.control.status().is_synced());
+    assert_eq!(setup.control.status().generation(), before.generation());
+
+    setup.sim.restart().await.unwrap();
+    setup
+        .sim
+        .apply(tenant_json("solar", "dave", &["solar-dev"]))
+        .unwrap();
+    let after = wait_for(&setup.snapshots, "solar is added after the restart", |s| {
+        s.tenant("solar").is_some()
+    });
+    assert!(after.tenant("oil").is_some(), "the rest of the state survived");
+    assert!(setup.control.status().watch_restarts() > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_lookups_of_one_new_token_make_one_token_review() {
+    let setup = setup(Some(Duration::from_millis(100))).await;
+    let identity = setup.control.identity().clone();
+    let pending: Vec<_> = (0..1000).map(|_| identity.review_token("carol-token")).collect();
+    let answers: Vec<_> = tokio::task::spawn_blocking(move || {
+        pending
+            .into_iter()
+            .map(|p| p.wait(DEADLINE).expect("an answer before the deadline"))
+            .collect()
+    })
+    .await
+    .unwrap();
+    for answer in &answers {
+        let identity = answer.as_ref().expect("carol's token is valid");
+        assert_eq!(identity.user, "carol");
+        assert!(identity.groups.contains(&"gas-ops".to_string()), "{identity:?}");
+    }
+    let reviews = setup
+        .sim
+        .audit()
+        .iter()
+        .filter(|e| e.resource == "tokenreviews")
+        .count();
+    assert_eq!(reviews, 1, "one TokenReview for 1,000 concurrent look-ups");
+    let stats = setup.control.identity_stats();
+    assert_eq!(stats.misses, 1);
+    assert_eq!(stats.hits + stats.joined, 999);
+
+    // A cached answer does not ask again; an invalid token is refused and cached negatively.
+    let again = identity.review_token("carol-token").wait(DEADLINE).unwrap();
+    assert!(again.is_ok());
+    let bad = identity.review_token("not-a-token").wait(DEADLINE).unwrap();
+    assert!(bad.is_err());
+    let bad_again = identity.review_token("not-a-token").wait(DEADLINE).unwrap();
+    assert!(bad_again.is_err());
+    let reviews = setup
+        .sim
+        .audit()
+        .iter()
+        .filter(|e| e.resource == "tokenreviews")
+        .count();
+    assert_eq!(reviews, 2, "one more review, for the invalid token only");
+}

@@ -1,0 +1,155 @@
+//! The immutable ownership snapshot every data-plane core reads through an `Arc<Snapshot>`.
+//!
+//! The control thread builds it from the [`crate::index::Index`]; once built it never changes. Every lookup is a
+//! hash probe or a binary search plus work proportional to the answer:
+//!
+//! ```text
+//!  owner key (kind, name) ──grants──▶ [ProxySetting tenants | global | owned tenants] ──TenantId──▶ TenantView
+//!  namespace ─────────────────────────────────────────────────────────────────────TenantId──▶ TenantView
+//! ```
+//!
+//! Tenant resolution follows Go capsule-proxy's `getTenantsForOwner` exactly (behaviour reference §2.7); the
+//! grant lists of every owner key are precomputed, so a request only concatenates the lists of its own keys.
+//! Where Go's answer depends on informer-cache order (several ProxySettings or GlobalProxySettings for one key,
+//! a namespace listed by two tenants) the snapshot picks a fixed order: by namespace and name, by name, and the
+//! tenant with the smallest name.
+
+mod build;
+mod proxy_tenants;
+mod view;
+
+#[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub(crate) use build::build;
+use proxy_tenants::KeyGrants;
+pub use proxy_tenants::{GLOBAL_TENANT, GrantOrigin, ProxyTenant, ProxyTenants};
+pub use view::TenantView;
+pub(crate) use view::{CapsuleUsers, GlobalView, ProxySettingView};
+
+use crate::model::SubjectKind;
+
+/// The prefix of service-account user names; such callers are looked up as `ServiceAccount` owners.
+pub const SERVICE_ACCOUNT_PREFIX: &str = "system:serviceaccount:";
+
+/// A tenant's position in [`Snapshot::tenants`].
+pub(crate) type TenantId = u32;
+
+/// Who owns what, at one point in time. `Send + Sync`; share it as `Arc<Snapshot>`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    generation: u64,
+    capsule_users: Arc<CapsuleUsers>,
+    /// Sorted by name, names unique; a [`TenantId`] indexes it.
+    tenants: Box<[Arc<TenantView>]>,
+    /// `status.namespaces` → the tenant with the smallest name listing it.
+    tenant_by_namespace: HashMap<Arc<str>, TenantId>,
+    /// Per owner kind (see [`kind_slot`]): owner name → its grants.
+    grants: [HashMap<Arc<str>, KeyGrants>; 3],
+}
+
+/// The slot of `kind` in [`Snapshot::grants`].
+fn kind_slot(kind: SubjectKind) -> usize {
+    match kind {
+        SubjectKind::User => 0,
+        SubjectKind::Group => 1,
+        SubjectKind::ServiceAccount => 2,
+    }
+}
+
+// === impl Snapshot ===
+
+impl Snapshot {
+    /// A snapshot with nothing in it, generation 0: nobody is a Capsule user and nobody owns anything.
+    pub fn empty() -> Self {
+        Self {
+            generation: 0,
+            capsule_users: Arc::default(),
+            tenants: Box::default(),
+            tenant_by_namespace: HashMap::new(),
+            grants: Default::default(),
+        }
+    }
+
+    /// The generation it was built with.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Whether the caller is a Capsule user (§2.6): one of `groups` is a `Group` entry of the CapsuleConfiguration
+    /// `status.users`, or `user` is one of its `User` or `ServiceAccount` entries. Ignored users are the caller's
+    /// business, not the snapshot's.
+    pub fn is_capsule_user(&self, user: &str, groups: &[String]) -> bool {
+        self.capsule_users.contains(user, groups)
+    }
+
+    /// The caller's tenants, as Go's `getTenantsForOwner` finds them (§2.7).
+    ///
+    /// Owner keys: `ServiceAccount:<user>` when `user` starts with `system:serviceaccount:`, else `User:<user>`,
+    /// then `Group:<g>` for each of `groups` in order. Per key: (1) tenants whose `status.owners` holds the key,
+    /// with the legacy `proxySettings` of the `spec.owners` entry of exactly that kind and name; (2) for each
+    /// ProxySetting whose `spec.subjects` holds the key, the tenant whose `status.namespaces` holds the
+    /// ProxySetting's namespace (skipped when there is none), with that subject's `proxySettings` and
+    /// `clusterResources`; (3) only with `cluster_scoped_gate` (`ProxyClusterScoped`), per GlobalProxySettings
+    /// naming the key, a synthetic tenant `global` with the matching rules' `clusterResources`. Entries come in
+    /// Go's order: per key (2), (3), (1).
+    pub fn proxy_tenants(
+        &self,
+        user: &str,
+        groups: &[String],
+        cluster_scoped_gate: bool,
+    ) -> ProxyTenants<'_> {
+        let user_kind = if user.starts_with(SERVICE_ACCOUNT_PREFIX) {
+            SubjectKind::ServiceAccount
+        } else {
+            SubjectKind::User
+        };
+        let keys =
+            std::iter::once((user_kind, user)).chain(groups.iter().map(|g| (SubjectKind::Group, g.as_str())));
+        let mut runs = Vec::new();
+        for (kind, name) in keys {
+            if let Some(grants) = self.grants[kind_slot(kind)].get(name) {
+                runs.extend(
+                    grants
+                        .visible(cluster_scoped_gate)
+                        .into_iter()
+                        .filter(|run| !run.is_empty()),
+                );
+            }
+        }
+        ProxyTenants::new(self, runs, cluster_scoped_gate)
+    }
+
+    /// The tenant named `name`.
+    pub fn tenant(&self, name: &str) -> Option<&TenantView> {
+        let at = self.tenants.binary_search_by(|t| t.name().cmp(name)).ok()?;
+        self.tenants.get(at).map(|t| &**t)
+    }
+
+    /// The tenant whose `status.namespaces` lists `namespace` (the smallest name if several do).
+    pub fn tenant_of_namespace(&self, namespace: &str) -> Option<&TenantView> {
+        self.tenant_by_id(*self.tenant_by_namespace.get(namespace)?)
+    }
+
+    /// Every tenant, sorted by name.
+    pub fn tenants(&self) -> impl ExactSizeIterator<Item = &TenantView> {
+        self.tenants.iter().map(|t| &**t)
+    }
+
+    pub(crate) fn tenant_by_id(&self, id: TenantId) -> Option<&TenantView> {
+        self.tenants.get(id as usize).map(|t| &**t)
+    }
+}
+
+impl Default for Snapshot {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
