@@ -166,6 +166,14 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 128)]
     pub upstream_pool_size: usize,
 
+    /// How long a reviewed bearer token's identity is reused (never past the token's own expiry).
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    pub token_cache_ttl: Duration,
+
+    /// How long a refused bearer token's refusal is reused.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub token_cache_negative_ttl: Duration,
+
     /// Go compatibility: name of the cluster-scoped CapsuleConfiguration.
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub capsule_configuration_name: String,

@@ -9,6 +9,8 @@ use capsule_proxy_dataplane::{
 };
 use capsule_proxy_policy::CidrSet;
 
+use capsule_proxy_control::{ClusterConnection, ControlCredential, ControlOptions, IdentityCacheConfig};
+
 use crate::cli::{Args, AuthType, IoDriver};
 use crate::kubeconfig::{ClusterAccess, Credential};
 
@@ -118,4 +120,35 @@ pub fn dataplane_config(args: &Args, access: &ClusterAccess) -> Result<Dataplane
             tls_handshake: args.tls_handshake_timeout,
         },
     })
+}
+
+/// How the control plane reaches the API server: the same place and credential as the data plane's.
+pub fn cluster_connection(access: &ClusterAccess) -> ClusterConnection {
+    ClusterConnection {
+        server_url: access.server.to_string(),
+        ca_pem: access.ca_pem.clone(),
+        insecure_skip_verify: access.insecure_skip_tls_verify,
+        tls_server_name: access.tls_server_name.clone(),
+        credential: match &access.credential {
+            Credential::None => ControlCredential::None,
+            Credential::Token(token) => ControlCredential::Token(token.clone()),
+            Credential::TokenFile(path) => ControlCredential::TokenFile(path.clone()),
+            Credential::ClientCert { cert_pem, key_pem } => ControlCredential::ClientCert {
+                cert_pem: cert_pem.clone(),
+                key_pem: key_pem.clone(),
+            },
+        },
+    }
+}
+
+/// What the control plane watches and how it caches identities.
+pub fn control_options(args: &Args) -> ControlOptions {
+    ControlOptions {
+        capsule_configuration_name: args.capsule_configuration_name.clone(),
+        identity: IdentityCacheConfig {
+            token_ttl: args.token_cache_ttl,
+            token_negative_ttl: args.token_cache_negative_ttl,
+            ..IdentityCacheConfig::default()
+        },
+    }
 }

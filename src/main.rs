@@ -1,15 +1,16 @@
 //! # capsule-proxy
 //!
 //! The binary users deploy in front of kube-apiserver. Its command line keeps the Go capsule-proxy's flags, env
-//! vars and ports; `main` only parses arguments, loads the cluster access, starts the data-plane cores and
-//! waits.
+//! vars and ports; `main` only parses arguments, loads the cluster access, starts the data-plane cores and the
+//! control thread (whose snapshots it forwards to the cores), and waits.
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 use capsule_proxy::cli::Args;
 use capsule_proxy::{config, kubeconfig};
-use capsule_proxy_dataplane::Dataplane;
+use capsule_proxy_control::Control;
+use capsule_proxy_dataplane::{CoreUpdate, Dataplane};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -36,6 +37,13 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let config = config::dataplane_config(args, &access)?;
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     let dataplane = Dataplane::start(config).context("starting the data plane")?;
+    let cores = dataplane.broadcast();
+    let _control = Control::start(
+        config::cluster_connection(&access),
+        config::control_options(args),
+        move |snapshot| cores.send(&CoreUpdate::Snapshot(snapshot)),
+    )
+    .context("starting the control plane")?;
     if dataplane.driver_fallback() {
         tracing::warn!(
             "io_uring is unavailable (kernel setting or container seccomp profile): the cores run the epoll driver, \

@@ -9,6 +9,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use capsule_proxy_policy::snapshot::Snapshot;
 use crossbeam_channel::Receiver;
 use rustls::ServerConfig;
 
@@ -30,6 +31,8 @@ pub enum CoreUpdate {
     UpstreamToken(Arc<str>),
     /// The apiserver's addresses were re-resolved.
     UpstreamAddrs(Vec<SocketAddr>),
+    /// A new ownership snapshot from the control plane.
+    Snapshot(Arc<Snapshot>),
 }
 
 /// Settings a core reads on every request; fixed at start.
@@ -87,6 +90,8 @@ pub struct Core {
     pub token: RefCell<Option<Arc<str>>>,
     /// Upstream connections.
     pub pool: Pool,
+    /// The newest ownership snapshot; `None` until the control plane has synced once.
+    pub snapshot: RefCell<Option<Arc<Snapshot>>>,
 }
 
 impl Core {
@@ -97,6 +102,14 @@ impl Core {
             CoreUpdate::UpstreamTls(tls) => self.pool.set_tls(tls),
             CoreUpdate::UpstreamToken(token) => *self.token.borrow_mut() = Some(token),
             CoreUpdate::UpstreamAddrs(addrs) => self.pool.set_addrs(addrs),
+            CoreUpdate::Snapshot(snapshot) => {
+                tracing::debug!(
+                    core = self.id,
+                    generation = snapshot.generation(),
+                    "snapshot received"
+                );
+                *self.snapshot.borrow_mut() = Some(snapshot);
+            }
         }
     }
 }

@@ -34,4 +34,5 @@ pub use config::{
     AuthConfig, AuthMethod, ClientTimeouts, DataplaneConfig, DriverChoice, ServingTls, UpstreamConfig,
     UpstreamCredential,
 };
-pub use runtime::{Dataplane, Driver, StartError};
+pub use core::CoreUpdate;
+pub use runtime::{CoreBroadcast, Dataplane, Driver, StartError};

@@ -103,6 +103,20 @@ pub struct Dataplane {
     driver: Driver,
     driver_fallback: bool,
     threads: Vec<JoinHandle<()>>,
+    updates: CoreBroadcast,
+}
+
+/// Sends updates to every core (cheap to clone, usable from any thread).
+#[derive(Debug, Clone)]
+pub struct CoreBroadcast {
+    senders: Vec<Sender<CoreUpdate>>,
+}
+
+impl CoreBroadcast {
+    /// Sends `update` to every core; cores apply it between requests.
+    pub fn send(&self, update: &CoreUpdate) {
+        broadcast(&self.senders, update);
+    }
 }
 
 impl Dataplane {
@@ -210,6 +224,9 @@ impl Dataplane {
             }
         }
 
+        let updates = CoreBroadcast {
+            senders: senders.clone(),
+        };
         watcher::spawn(
             WatchedFiles {
                 serving,
@@ -228,7 +245,13 @@ impl Dataplane {
             driver,
             driver_fallback,
             threads,
+            updates,
         })
+    }
+
+    /// A handle that sends updates (new snapshots) to every core.
+    pub fn broadcast(&self) -> CoreBroadcast {
+        self.updates.clone()
     }
 
     /// The address the cores listen on (with the actual port when port 0 was asked for).
@@ -338,6 +361,7 @@ async fn core_main(
             parts.connect_timeout,
             parts.handshake_timeout,
         ),
+        snapshot: std::cell::RefCell::new(None),
     });
     monoio::spawn(apply_updates(Rc::clone(&core), updates));
     tracing::debug!(core = core.id, driver = %driver, "core accepting");
