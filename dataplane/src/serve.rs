@@ -213,10 +213,13 @@ async fn read_head(core: &Core, conn: &mut ClientConn, first: bool, accepted: In
     let mut deadline = first.then(|| accepted + timeouts.read_header);
     loop {
         if !conn.buf.is_empty() {
-            match parse_request_head(conn.buf.filled(), limits) {
-                Ok(Parsed::Complete { .. }) => return HeadRead::Ready,
-                Ok(Parsed::Partial) => {}
-                Err(e) => return HeadRead::Reject(e.status(), codec_message(e.status())),
+            // A cheap scan for the end of the head; `handle` parses it once, strictly (a bare-LF end is
+            // found too, so that it is refused at once rather than timed out).
+            let filled = conn.buf.filled();
+            if memchr::memmem::find(filled, b"\r\n\r\n").is_some()
+                || memchr::memmem::find(filled, b"\n\n").is_some()
+            {
+                return HeadRead::Ready;
             }
             deadline.get_or_insert_with(|| Instant::now() + timeouts.read_header);
             if conn.buf.is_full() {
@@ -267,9 +270,10 @@ enum Verdict {
 async fn handle(core: &Core, conn: &mut ClientConn) -> Next {
     let settings = &core.settings;
     let (facts, verdict) = {
-        let Ok(Parsed::Complete { head, len }) = parse_request_head(conn.buf.filled(), &settings.limits)
-        else {
-            return respond_closing(conn, 400, "malformed request").await;
+        let (head, len) = match parse_request_head(conn.buf.filled(), &settings.limits) {
+            Ok(Parsed::Complete { head, len }) => (head, len),
+            Ok(Parsed::Partial) => return respond_closing(conn, 400, codec_message(400)).await,
+            Err(e) => return respond_closing(conn, e.status(), codec_message(e.status())).await,
         };
         let facts = RequestFacts::of(&head);
         let client = ClientFacts {

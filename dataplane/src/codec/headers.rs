@@ -69,14 +69,13 @@ impl<'a> Iterator for HeaderIter<'a> {
         if self.rest.is_empty() {
             return None;
         }
-        let line_end = self
-            .rest
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .unwrap_or(self.rest.len());
-        let line = &self.rest[..line_end];
-        self.rest = self.rest.get(line_end + 2..).unwrap_or(&[]);
-        let colon = line.iter().position(|&b| b == b':').unwrap_or(line.len());
+        // The block was validated: every line ends in CRLF, so the line ends before the next LF.
+        let (line, rest) = match memchr::memchr(b'\n', self.rest) {
+            Some(lf) => (&self.rest[..lf.saturating_sub(1)], &self.rest[lf + 1..]),
+            None => (self.rest, &[][..]),
+        };
+        self.rest = rest;
+        let colon = memchr::memchr(b':', line).unwrap_or(line.len());
         // Names were validated as tokens (ASCII) by the parser, so this never falls back.
         let name = std::str::from_utf8(&line[..colon]).unwrap_or_default();
         let value = trim_ows(line.get(colon + 1..).unwrap_or(&[]));

@@ -25,6 +25,8 @@ const HOP_BY_HOP: [&str; 9] = [
 pub struct HopByHop<'a> {
     headers: Headers<'a>,
     keep_upgrade: bool,
+    /// Whether any `Connection` field exists (most heads have none: no per-field scan for its tokens then).
+    has_connection: bool,
 }
 
 impl<'a> HopByHop<'a> {
@@ -33,6 +35,7 @@ impl<'a> HopByHop<'a> {
         Self {
             headers,
             keep_upgrade,
+            has_connection: headers.get("connection").is_some(),
         }
     }
 
@@ -54,11 +57,12 @@ impl<'a> HopByHop<'a> {
         if HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(name)) {
             return false;
         }
-        !self
-            .headers
-            .get_all("connection")
-            .flat_map(list_elements)
-            .any(|token| token.eq_ignore_ascii_case(name.as_bytes()))
+        !self.has_connection
+            || !self
+                .headers
+                .get_all("connection")
+                .flat_map(list_elements)
+                .any(|token| token.eq_ignore_ascii_case(name.as_bytes()))
     }
 
     /// The fields to forward, in order; on an upgrade the first `Connection` field becomes `Connection: upgrade`.
