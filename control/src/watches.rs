@@ -26,7 +26,8 @@ pub enum Change<R, K> {
     Reset(Vec<R>),
 }
 
-/// How one watched kind maps to the index.
+/// How one watched kind maps to the index. Watch `Api<PartialObjectMeta<K>>` for metadata only (kinds whose
+/// spec and status are not needed).
 pub struct WatchSpec<K, R, Key, E> {
     /// Name of the kind, for logs.
     pub kind: &'static str,
@@ -42,7 +43,7 @@ pub struct WatchSpec<K, R, Key, E> {
     pub event: fn(Change<R, Key>) -> E,
 }
 
-/// Runs a watch until the receiving side is gone.
+/// Runs a full-object watch until the receiving side is gone.
 pub async fn run<K, R, Key, E>(
     spec: WatchSpec<K, R, Key, E>,
     tx: UnboundedSender<E>,
@@ -50,15 +51,20 @@ pub async fn run<K, R, Key, E>(
 ) where
     K: kube::Resource + Clone + DeserializeOwned + Debug + Send + 'static,
 {
-    let WatchSpec {
-        kind,
-        api,
-        config,
-        record,
-        key,
-        event,
-    } = spec;
-    let mut stream = pin!(watcher::watcher(api, config).default_backoff());
+    let stream = watcher::watcher(spec.api, spec.config).default_backoff();
+    relay(spec.kind, stream, spec.record, spec.key, spec.event, tx, status).await;
+}
+
+async fn relay<O, R, Key, E>(
+    kind: &'static str,
+    stream: impl futures_util::Stream<Item = Result<Event<O>, watcher::Error>>,
+    record: fn(&O) -> R,
+    key: fn(&O) -> Key,
+    event: fn(Change<R, Key>) -> E,
+    tx: UnboundedSender<E>,
+    status: Arc<ControlStatus>,
+) {
+    let mut stream = pin!(stream);
     let mut listed = Vec::new();
     while let Some(next) = stream.next().await {
         let change = match next {

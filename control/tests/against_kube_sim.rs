@@ -226,3 +226,37 @@ async fn concurrent_lookups_of_one_new_token_make_one_token_review() {
         .count();
     assert_eq!(reviews, 2, "one more review, for the invalid token only");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_and_labels_of_nodes_classes_and_volumes_are_watched() {
+    use capsule_proxy_policy::model::LegacyKind;
+    let setup = setup(None).await;
+    let all_listed = |s: &Snapshot| LegacyKind::ALL.iter().all(|k| s.cluster_objects().is_listed(*k));
+    let snapshot = wait_for(&setup.snapshots, "every kind is listed", all_listed);
+    let objects = snapshot.cluster_objects();
+    let node = objects.get(LegacyKind::Nodes, "node-oil-1").expect("node-oil-1");
+    assert_eq!(node.labels.get("pool").map(String::as_str), Some("oil"));
+    assert!(objects.get(LegacyKind::StorageClasses, "ceph-rbd").is_some());
+    assert!(objects.get(LegacyKind::PersistentVolumes, "pv-oil-1").is_some());
+
+    setup
+        .sim
+        .apply(json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-new", "labels": {"pool": "gas"}}}))
+        .unwrap();
+    let added = wait_for(&setup.snapshots, "node-new is known", |s| {
+        s.cluster_objects().get(LegacyKind::Nodes, "node-new").is_some()
+    });
+    assert_eq!(
+        added
+            .cluster_objects()
+            .get(LegacyKind::Nodes, "node-new")
+            .unwrap()
+            .labels
+            .get("pool")
+            .map(String::as_str),
+        Some("gas")
+    );
+    // Only metadata was asked for.
+    let audit = setup.sim.audit();
+    assert!(audit.iter().any(|e| e.path == "/api/v1/nodes"), "{audit:?}");
+}

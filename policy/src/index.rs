@@ -20,7 +20,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::model::{CapsuleConfigurationRecord, GlobalProxySettingsRecord, ProxySettingRecord, TenantRecord};
+use crate::cluster_objects::{ClusterObjectRecord, ClusterObjects};
+use crate::model::{
+    CapsuleConfigurationRecord, GlobalProxySettingsRecord, LegacyKind, ProxySettingRecord, TenantRecord,
+};
 use crate::snapshot::{self, CapsuleUsers, GlobalView, ProxySettingView, Snapshot, TenantView};
 
 /// The state of the watched Capsule objects. Owned and updated by the control plane; [`Index::snapshot`] turns
@@ -34,6 +37,8 @@ pub struct Index {
     /// GlobalProxySettings by name.
     global_proxy_settings: BTreeMap<String, GlobalView>,
     capsule_users: Arc<CapsuleUsers>,
+    /// Names and labels of nodes, classes and persistent volumes.
+    objects: ClusterObjects,
     /// Bumped by every change.
     revision: u64,
     /// `revision + 1` when last built or taken, 0 before.
@@ -159,6 +164,27 @@ impl Index {
         }
     }
 
+    /// Adds or replaces a cluster-scoped object (node, class, persistent volume).
+    pub fn apply_object(&mut self, kind: LegacyKind, object: ClusterObjectRecord) {
+        if self.objects.apply(kind, object) {
+            self.bump();
+        }
+    }
+
+    /// Removes a cluster-scoped object.
+    pub fn delete_object(&mut self, kind: LegacyKind, name: &str) {
+        if self.objects.delete(kind, name) {
+            self.bump();
+        }
+    }
+
+    /// Replaces every object of `kind` (after a list) and marks the kind listed.
+    pub fn reset_objects(&mut self, kind: LegacyKind, objects: Vec<ClusterObjectRecord>) {
+        if self.objects.reset(kind, objects) {
+            self.bump();
+        }
+    }
+
     /// A counter bumped by every change.
     pub fn revision(&self) -> u64 {
         self.revision
@@ -183,13 +209,15 @@ impl Index {
     /// Cost: linear in tenants, namespaces, owner entries and setting subjects; strings are shared, not copied.
     pub fn snapshot(&self, generation: u64) -> Snapshot {
         self.built.store(self.revision.wrapping_add(1), Ordering::Relaxed);
-        snapshot::build(
+        let mut snapshot = snapshot::build(
             generation,
             Arc::clone(&self.capsule_users),
             self.tenants.values(),
             self.proxy_settings.values().flat_map(|by_name| by_name.values()),
             self.global_proxy_settings.values(),
-        )
+        );
+        snapshot.set_cluster_objects(self.objects.clone());
+        snapshot
     }
 
     /// How many Tenants, ProxySettings and GlobalProxySettings the index holds.

@@ -34,6 +34,7 @@ pub use proxy_tenants::{GLOBAL_TENANT, GrantOrigin, ProxyTenant, ProxyTenants};
 pub use view::TenantView;
 pub(crate) use view::{CapsuleUsers, GlobalView, ProxySettingView};
 
+use crate::cluster_objects::ClusterObjects;
 use crate::model::SubjectKind;
 
 /// The prefix of service-account user names; such callers are looked up as `ServiceAccount` owners.
@@ -53,6 +54,8 @@ pub struct Snapshot {
     tenant_by_namespace: HashMap<Arc<str>, TenantId>,
     /// Per owner kind (see [`kind_slot`]): owner name → its grants.
     grants: [HashMap<Arc<str>, KeyGrants>; 3],
+    /// Names and labels of nodes, classes and persistent volumes (shared with the index).
+    objects: ClusterObjects,
 }
 
 /// The slot of `kind` in [`Snapshot::grants`].
@@ -75,6 +78,7 @@ impl Snapshot {
             tenants: Box::default(),
             tenant_by_namespace: HashMap::new(),
             grants: Default::default(),
+            objects: ClusterObjects::default(),
         }
     }
 
@@ -141,6 +145,15 @@ impl Snapshot {
     /// Every tenant, sorted by name.
     pub fn tenants(&self) -> impl ExactSizeIterator<Item = &TenantView> {
         self.tenants.iter().map(|t| &**t)
+    }
+
+    /// Names and labels of the listed nodes, classes and persistent volumes.
+    pub fn cluster_objects(&self) -> &ClusterObjects {
+        &self.objects
+    }
+
+    pub(crate) fn set_cluster_objects(&mut self, objects: ClusterObjects) {
+        self.objects = objects;
     }
 
     pub(crate) fn tenant_by_id(&self, id: TenantId) -> Option<&TenantView> {

@@ -59,6 +59,7 @@ pub(crate) fn build<'a>(
         capsule_users,
         tenants,
         tenant_by_namespace,
+        objects: Default::default(),
         grants: keys.0.map(|by_name| {
             by_name
                 .into_iter()
