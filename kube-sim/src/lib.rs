@@ -31,6 +31,7 @@ pub mod identity;
 pub mod kinds;
 pub mod kubeconfig;
 pub mod logs;
+pub mod metadata;
 pub mod openapi;
 pub mod patch;
 pub mod pki;

@@ -1,4 +1,4 @@
-//! Resource verbs: get, list (selectors, paging, Tables), create, update, patch, delete, deletecollection, the
+//! Resource verbs: get, list (selectors, paging, Tables, PartialObjectMetadata), create, update, patch, delete, deletecollection, the
 //! `status` subresource and reviews; watch, log and exec hand over to [`crate::streams`].
 
 use std::sync::Arc;
@@ -20,7 +20,7 @@ use crate::response::{self, Body, Format};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::ApiError;
 use crate::store::{labels, metadata_mut, object_name};
-use crate::{patch, protobuf, reviews, streams, table};
+use crate::{metadata, patch, protobuf, reviews, streams, table};
 
 /// Query parameters of a request, decoded once.
 pub struct Params(Vec<(String, String)>);
@@ -116,19 +116,19 @@ pub async fn serve(
                 .store
                 .get(kind, &namespace, &name)
                 .ok_or_else(|| ApiError::not_found(kind.group, kind.resource, &name))?;
-            Ok(render(kind, &[object], None, format, &params, None))
+            render(kind, &[object], None, format, &params, None)
         }
         "list" => list(cluster, kind, rr.namespace.as_deref(), &params, format),
         "watch" => streams::watch(cluster, conn, &rr, &params, format),
         "create" => {
             let body = read_body(cluster, req).await?;
             let created = create(cluster, kind, &namespace, body, &params)?;
-            Ok(response::json(StatusCode::CREATED, &created))
+            single(StatusCode::CREATED, kind, &created, format)
         }
         "update" => {
             let body = read_body(cluster, req).await?;
             let updated = update(cluster, kind, &namespace, &name, body, status_only, &params)?;
-            Ok(response::json(StatusCode::OK, &updated))
+            single(StatusCode::OK, kind, &updated, format)
         }
         "patch" => {
             let content_type = response::media_type(req.headers().get(header::CONTENT_TYPE));
@@ -139,7 +139,7 @@ pub async fn serve(
                 .ok_or_else(|| ApiError::not_found(kind.group, kind.resource, &name))?;
             let patched = apply_patch(kind, &current, &content_type, &body)?;
             let updated = update(cluster, kind, &namespace, &name, patched, status_only, &params)?;
-            Ok(response::json(StatusCode::OK, &updated))
+            single(StatusCode::OK, kind, &updated, format)
         }
         "delete" => {
             if params.dry_run() {
@@ -147,10 +147,10 @@ pub async fn serve(
                     .store
                     .get(kind, &namespace, &name)
                     .ok_or_else(|| ApiError::not_found(kind.group, kind.resource, &name))?;
-                return Ok(response::json(StatusCode::OK, &object));
+                return single(StatusCode::OK, kind, &object, format);
             }
             let deleted = cluster.remove(&kind.api_version(), kind.kind, &namespace, &name)?;
-            Ok(response::json(StatusCode::OK, &deleted))
+            single(StatusCode::OK, kind, &deleted, format)
         }
         "deletecollection" => {
             let (label_sel, field_sel) = params.selectors(kind)?;
@@ -170,17 +170,28 @@ pub async fn serve(
                 }
                 deleted.push(Arc::clone(object));
             }
-            Ok(render(
+            // Tables of deleted objects are not served: JSON, or PartialObjectMetadataList when asked for.
+            let format = if matches!(format, Format::Table(_)) {
+                Format::Json
+            } else {
+                format
+            };
+            render(
                 kind,
                 &deleted,
                 Some(cluster.store.resource_version()),
-                Format::Json,
+                format,
                 &params,
                 None,
-            ))
+            )
         }
         other => Err(ApiError::method_not_supported(kind.group, kind.resource, other)),
     }
+}
+
+/// A written (or deleted) object answered in `format`: JSON, or its PartialObjectMetadata when asked for.
+fn single(code: StatusCode, kind: &Kind, object: &Value, format: Format) -> Result<Response<Body>, ApiError> {
+    Ok(response::json(code, &*metadata::single(kind, object, format)?))
 }
 
 async fn read_bytes(cluster: &Cluster, req: Request<Incoming>) -> Result<Bytes, ApiError> {
@@ -271,10 +282,10 @@ fn list(
         None
     };
     items.shrink_to_fit();
-    Ok(render(kind, &items, Some(list_rv), format, params, next))
+    render(kind, &items, Some(list_rv), format, params, next)
 }
 
-/// Renders one object (`rv == None`) or a list, as JSON or as a Table.
+/// Renders one object (`list_rv == None`) or a list, as JSON, as a Table or as PartialObjectMetadata[List].
 fn render(
     kind: &Kind,
     items: &[Arc<Value>],
@@ -282,7 +293,7 @@ fn render(
     format: Format,
     params: &Params,
     next: Option<(String, usize)>,
-) -> Response<Body> {
+) -> Result<Response<Body>, ApiError> {
     let mut body = match (format, list_rv) {
         (Format::Table(version), _) => {
             let refs: Vec<&Value> = items.iter().map(|o| o.as_ref()).collect();
@@ -297,7 +308,12 @@ fn render(
             }
             t
         }
-        (Format::Json, None) => items.first().map(|o| (**o).clone()).unwrap_or(Value::Null),
+        (Format::Json | Format::PartialObjectMetadata(_) | Format::PartialObjectMetadataList(_), None) => {
+            let object = items.first().map_or(&Value::Null, |o| o.as_ref());
+            metadata::single(kind, object, format)?.into_owned()
+        }
+        (Format::PartialObjectMetadataList(version), Some(_)) => metadata::partial_list(items, version),
+        (Format::PartialObjectMetadata(_), Some(_)) => return Err(metadata::a_list(kind)),
         (Format::Json, Some(_)) => json!({
             "kind": kind.list_kind(),
             "apiVersion": kind.api_version(),
@@ -312,7 +328,7 @@ fn render(
         body["metadata"]["continue"] = json!(token);
         body["metadata"]["remainingItemCount"] = json!(remaining);
     }
-    response::json(StatusCode::OK, &body)
+    Ok(response::json(StatusCode::OK, &body))
 }
 
 const GENERATE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";

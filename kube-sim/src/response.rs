@@ -1,6 +1,6 @@
 //! Response building and content negotiation: JSON bodies, `Status` errors, streamed bodies (watch, logs) and
 //! the `Accept` / `Content-Type` rules kube-apiserver applies to what kube-sim can speak (JSON, YAML in,
-//! `meta.k8s.io` Tables out; protobuf is refused with 406/415).
+//! `meta.k8s.io` Tables and PartialObjectMetadata out; protobuf is refused with 406/415).
 
 use std::convert::Infallible;
 
@@ -23,6 +23,11 @@ pub enum Format {
     Json,
     /// `meta.k8s.io` Table in the given version (`v1` or `v1beta1`).
     Table(&'static str),
+    /// `meta.k8s.io` PartialObjectMetadata in the given version: what single objects and watch events are
+    /// answered as (a list asked for this way is 406, see [`crate::metadata`]).
+    PartialObjectMetadata(&'static str),
+    /// `meta.k8s.io` PartialObjectMetadataList in the given version: what lists are answered as.
+    PartialObjectMetadataList(&'static str),
 }
 
 /// Picks the response format from an `Accept` header; 406 when nothing acceptable is offered.
@@ -45,12 +50,21 @@ pub fn negotiate(accept: Option<&HeaderValue>) -> Result<Format, ApiError> {
         if !json_like {
             continue;
         }
-        match (param("as"), param("g"), param("v")) {
-            (None, _, _) => return Ok(Format::Json),
-            (Some("Table"), Some("meta.k8s.io"), Some("v1")) => return Ok(Format::Table("v1")),
-            (Some("Table"), Some("meta.k8s.io"), Some("v1beta1")) => return Ok(Format::Table("v1beta1")),
-            // Other `as=` targets (PartialObjectMetadata, discovery) are not served here: try the next entry.
+        let version = match (param("g"), param("v")) {
+            (Some("meta.k8s.io"), Some("v1")) => "v1",
+            (Some("meta.k8s.io"), Some("v1beta1")) => "v1beta1",
+            _ if param("as").is_none() => return Ok(Format::Json),
+            // Another group or version (discovery, meta.k8s.io/v1alpha1): not served here, try the next entry.
             _ => continue,
+        };
+        // Like kube-apiserver, the first acceptable entry wins whatever the endpoint; whether a list or a single
+        // object was asked for is only checked when the answer is built.
+        match param("as") {
+            None => return Ok(Format::Json),
+            Some("Table") => return Ok(Format::Table(version)),
+            Some("PartialObjectMetadata") => return Ok(Format::PartialObjectMetadata(version)),
+            Some("PartialObjectMetadataList") => return Ok(Format::PartialObjectMetadataList(version)),
+            Some(_) => continue,
         }
     }
     Err(ApiError::not_acceptable())
@@ -141,7 +155,7 @@ mod tests {
         assert_eq!(accept("*/*").unwrap(), Format::Json);
         assert_eq!(negotiate(None).unwrap(), Format::Json);
         assert_eq!(
-            accept("application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json")
+            accept("application/json;as=APIGroupDiscoveryList;v=v2;g=apidiscovery.k8s.io,application/json")
                 .unwrap(),
             Format::Json
         );
@@ -149,6 +163,51 @@ mod tests {
             accept("application/vnd.kubernetes.protobuf").unwrap_err().code,
             406
         );
+    }
+
+    #[test]
+    fn kube_rs_and_client_go_ask_for_partial_object_metadata() {
+        // kube-core 5.0.0: `get_metadata`/`watch_metadata`/`patch_metadata`, then `list_metadata`.
+        let single = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+        let list = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+        assert_eq!(accept(single).unwrap(), Format::PartialObjectMetadata("v1"));
+        assert_eq!(accept(list).unwrap(), Format::PartialObjectMetadataList("v1"));
+        // client-go's metadata client: protobuf first (skipped), then JSON, then plain JSON.
+        let client_go = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,\
+             application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+        assert_eq!(
+            accept(client_go).unwrap(),
+            Format::PartialObjectMetadataList("v1")
+        );
+        assert_eq!(
+            accept("application/json; as=PartialObjectMetadata; v=v1beta1; g=meta.k8s.io").unwrap(),
+            Format::PartialObjectMetadata("v1beta1")
+        );
+        // The first acceptable entry wins, in either order and even when it does not fit the endpoint.
+        assert_eq!(
+            accept(&format!("{single},{list}")).unwrap(),
+            Format::PartialObjectMetadata("v1")
+        );
+        assert_eq!(
+            accept("application/json,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1")
+                .unwrap(),
+            Format::Json
+        );
+        // Versions and groups kube-apiserver does not serve are skipped; nothing else acceptable is 406.
+        assert_eq!(
+            accept("application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1alpha1,application/json")
+                .unwrap(),
+            Format::Json
+        );
+        for refused in [
+            "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1alpha1",
+            "application/json;as=PartialObjectMetadata;v=v1",
+            "application/json;as=PartialObjectMetadata;g=example.com;v=v1",
+            "application/json;as=Unknown;g=meta.k8s.io;v=v1",
+            "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+        ] {
+            assert_eq!(accept(refused).unwrap_err().code, 406, "{refused}");
+        }
     }
 
     #[test]

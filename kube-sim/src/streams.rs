@@ -1,4 +1,5 @@
-//! Long-running responses: watch streams (chunked JSON events, bookmarks, timeouts, 410 as an ERROR event),
+//! Long-running responses: watch streams (chunked JSON events as objects, Tables or PartialObjectMetadata,
+//! bookmarks, timeouts, 410 as an ERROR event),
 //! followed pod logs, and the WebSocket exec upgrade. Each runs in its own task and ends when the client goes
 //! away, the server stops, or (logs) the pod is deleted.
 
@@ -20,7 +21,7 @@ use crate::response::{self, Body, Format};
 use crate::status::ApiError;
 use crate::store::{Event, EventType};
 use crate::watch::WatchFilter;
-use crate::{exec, table};
+use crate::{exec, metadata, table};
 
 fn event_line(kind: &str, object: &Value) -> Bytes {
     let mut line = serde_json::to_vec(&json!({ "type": kind, "object": object })).unwrap_or_default();
@@ -45,6 +46,25 @@ impl Encoder {
                 t["apiVersion"] = json!(format!("meta.k8s.io/{version}"));
                 self.first = false;
                 event_line(kind.as_str(), &t)
+            }
+            Format::PartialObjectMetadata(version) => {
+                event_line(kind.as_str(), &metadata::partial(object, version))
+            }
+            // kube-apiserver cannot turn one object into a list; it logs that and sends the object as it is.
+            Format::PartialObjectMetadataList(_) => event_line(kind.as_str(), object),
+        }
+    }
+
+    /// A BOOKMARK at `rv`: an object of the watched kind (or its PartialObjectMetadata) with only the version.
+    fn bookmark(&self, rv: u64) -> Bytes {
+        let object = json!({"kind": self.kind.kind, "apiVersion": self.kind.api_version(),
+            "metadata": {"resourceVersion": rv.to_string()}});
+        match self.format {
+            Format::PartialObjectMetadata(version) => {
+                event_line("BOOKMARK", &metadata::partial(&object, version))
+            }
+            Format::Json | Format::Table(_) | Format::PartialObjectMetadataList(_) => {
+                event_line("BOOKMARK", &object)
             }
         }
     }
@@ -104,7 +124,6 @@ pub fn watch(
     let (resp, tx) = response::streaming("application/json");
     let mut stopped = conn.stopped.clone();
     let bookmark_interval = cluster.options.bookmark_interval;
-    let api_version = kind.api_version();
     tokio::spawn(async move {
         let mut sub = match subscription {
             Ok(sub) => sub,
@@ -145,9 +164,7 @@ pub fn watch(
                     Err(broadcast::error::RecvError::Lagged(_) | broadcast::error::RecvError::Closed) => return,
                 },
                 _ = ticker.tick(), if bookmarks => {
-                    let bookmark = json!({"kind": kind.kind, "apiVersion": api_version,
-                        "metadata": {"resourceVersion": last_rv.to_string()}});
-                    if tx.send(event_line("BOOKMARK", &bookmark)).await.is_err() {
+                    if tx.send(encoder.bookmark(last_rv)).await.is_err() {
                         return;
                     }
                 }
