@@ -8,14 +8,21 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use capsule_proxy_policy::cluster_objects::ClusterObjectRecord;
 use capsule_proxy_policy::index::Index;
 use capsule_proxy_policy::model::{
-    CapsuleConfigurationRecord, GlobalProxySettingsRecord, ProxySettingRecord, TenantRecord,
+    CapsuleConfigurationRecord, GlobalProxySettingsRecord, LegacyKind, ProxySettingRecord, TenantRecord,
 };
 use capsule_proxy_policy::snapshot::Snapshot;
+use k8s_openapi::api::core::v1::{Node, PersistentVolume};
+use k8s_openapi::api::networking::v1::IngressClass;
+use k8s_openapi::api::node::v1::RuntimeClass;
+use k8s_openapi::api::scheduling::v1::PriorityClass;
+use k8s_openapi::api::storage::v1::StorageClass;
 use kube::config::{
     AuthInfo, Cluster, Context, KubeConfigOptions, Kubeconfig, NamedAuthInfo, NamedCluster, NamedContext,
 };
+use kube::core::PartialObjectMeta;
 use kube::runtime::watcher;
 use kube::{Api, Client, Config, ResourceExt};
 use tokio::sync::mpsc;
@@ -207,6 +214,7 @@ async fn client(connection: &ClusterConnection) -> Result<Client, ControlError> 
 /// A change from one of the watches.
 #[derive(Debug)]
 enum IndexEvent {
+    Objects(LegacyKind, Change<ClusterObjectRecord, String>),
     Tenants(Box<Change<TenantRecord, String>>),
     ProxySettings(Change<ProxySettingRecord, (String, String)>),
     Globals(Change<GlobalProxySettingsRecord, String>),
@@ -265,13 +273,57 @@ async fn run(
     spawn_watch(
         WatchSpec {
             kind: "CapsuleConfiguration",
-            api: Api::<CapsuleConfiguration>::all(client),
+            api: Api::<CapsuleConfiguration>::all(client.clone()),
             config: watcher::Config::default()
                 .fields(&format!("metadata.name={}", options.capsule_configuration_name)),
             record: translate::capsule_configuration,
             key: |c: &CapsuleConfiguration| c.name_any(),
             event: IndexEvent::Configuration,
         },
+        &tx,
+        &status,
+    );
+    // Names and labels of what the legacy routes filter, metadata only. These do not hold back the first
+    // snapshot (a kind an API server does not serve would never list); the snapshot marks each kind listed.
+    spawn_objects::<Node>(
+        "Node",
+        |c| IndexEvent::Objects(LegacyKind::Nodes, c),
+        &client,
+        &tx,
+        &status,
+    );
+    spawn_objects::<StorageClass>(
+        "StorageClass",
+        |c| IndexEvent::Objects(LegacyKind::StorageClasses, c),
+        &client,
+        &tx,
+        &status,
+    );
+    spawn_objects::<IngressClass>(
+        "IngressClass",
+        |c| IndexEvent::Objects(LegacyKind::IngressClasses, c),
+        &client,
+        &tx,
+        &status,
+    );
+    spawn_objects::<PriorityClass>(
+        "PriorityClass",
+        |c| IndexEvent::Objects(LegacyKind::PriorityClasses, c),
+        &client,
+        &tx,
+        &status,
+    );
+    spawn_objects::<RuntimeClass>(
+        "RuntimeClass",
+        |c| IndexEvent::Objects(LegacyKind::RuntimeClasses, c),
+        &client,
+        &tx,
+        &status,
+    );
+    spawn_objects::<PersistentVolume>(
+        "PersistentVolume",
+        |c| IndexEvent::Objects(LegacyKind::PersistentVolumes, c),
+        &client,
         &tx,
         &status,
     );
@@ -328,8 +380,47 @@ fn spawn_watch<K, R, Key>(
     tokio::spawn(watches::run(spec, tx.clone(), Arc::clone(status)));
 }
 
+fn spawn_objects<K>(
+    kind: &'static str,
+    event: fn(Change<ClusterObjectRecord, String>) -> IndexEvent,
+    client: &Client,
+    tx: &mpsc::UnboundedSender<IndexEvent>,
+    status: &Arc<ControlStatus>,
+) where
+    K: kube::Resource<Scope = k8s_openapi::ClusterResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+    K::DynamicType: Default,
+{
+    let spec = WatchSpec {
+        kind,
+        api: Api::<PartialObjectMeta<K>>::all(client.clone()),
+        config: watcher::Config::default(),
+        record: object_record::<K>,
+        key: |meta: &PartialObjectMeta<K>| meta.name_any(),
+        event,
+    };
+    tokio::spawn(watches::run(spec, tx.clone(), Arc::clone(status)));
+}
+
+fn object_record<K: kube::Resource>(meta: &PartialObjectMeta<K>) -> ClusterObjectRecord {
+    ClusterObjectRecord {
+        name: meta.name_any(),
+        labels: meta.labels().clone().into_iter().collect(),
+    }
+}
+
 fn apply(index: &mut Index, synced: &mut [bool; KINDS], event: IndexEvent, configuration_name: &str) {
     match event {
+        IndexEvent::Objects(kind, change) => match change {
+            Change::Apply(object) => index.apply_object(kind, object),
+            Change::Delete(name) => index.delete_object(kind, &name),
+            Change::Reset(objects) => index.reset_objects(kind, objects),
+        },
         IndexEvent::Tenants(change) => match *change {
             Change::Apply(record) => index.apply_tenant(record),
             Change::Delete(name) => index.delete_tenant(&name),

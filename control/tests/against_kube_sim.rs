@@ -256,7 +256,7 @@ async fn names_and_labels_of_nodes_classes_and_volumes_are_watched() {
             .map(String::as_str),
         Some("gas")
     );
-    // Only metadata was asked for.
+    // Nodes are watched from the API server, not taken from the fixture file.
     let audit = setup.sim.audit();
     assert!(audit.iter().any(|e| e.path == "/api/v1/nodes"), "{audit:?}");
 }
