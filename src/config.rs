@@ -5,14 +5,13 @@ use std::net::SocketAddr;
 use capsule_proxy_dataplane::codec::Limits;
 use capsule_proxy_dataplane::{
     AuthConfig, AuthMethod, ClientTimeouts, DataplaneConfig, DriverChoice, ServingTls, UpstreamConfig,
-    UpstreamCredential,
 };
 use capsule_proxy_policy::CidrSet;
 
-use capsule_proxy_control::{ClusterConnection, ControlCredential, ControlOptions, IdentityCacheConfig};
+use capsule_proxy_control::{ClusterConnection, ControlOptions, IdentityCacheConfig};
 
 use crate::cli::{Args, AuthType, IoDriver};
-use crate::kubeconfig::{ClusterAccess, Credential};
+use crate::kubeconfig::ClusterAccess;
 
 /// Why the configuration is unusable.
 #[derive(Debug, thiserror::Error)]
@@ -71,15 +70,6 @@ pub fn dataplane_config(args: &Args, access: &ClusterAccess) -> Result<Dataplane
             })
         }
     };
-    let credential = match &access.credential {
-        Credential::None => UpstreamCredential::None,
-        Credential::Token(token) => UpstreamCredential::Token(token.clone()),
-        Credential::TokenFile(path) => UpstreamCredential::TokenFile(path.clone()),
-        Credential::ClientCert { cert_pem, key_pem } => UpstreamCredential::ClientCert {
-            cert_pem: cert_pem.clone(),
-            key_pem: key_pem.clone(),
-        },
-    };
     Ok(DataplaneConfig {
         listen: SocketAddr::new(args.listening_address, args.listening_port),
         cores: args.cores(),
@@ -102,7 +92,7 @@ pub fn dataplane_config(args: &Args, access: &ClusterAccess) -> Result<Dataplane
             server_name: access.tls_server_name.clone(),
             ca_pem: access.ca_pem.clone(),
             insecure_skip_verify: access.insecure_skip_tls_verify,
-            credential,
+            credential: access.credential.clone(),
             pool_size: args.upstream_pool_size,
             connect_timeout: args.upstream_connect_timeout,
             tls_handshake_timeout: args.upstream_connect_timeout,
@@ -129,15 +119,7 @@ pub fn cluster_connection(access: &ClusterAccess) -> ClusterConnection {
         ca_pem: access.ca_pem.clone(),
         insecure_skip_verify: access.insecure_skip_tls_verify,
         tls_server_name: access.tls_server_name.clone(),
-        credential: match &access.credential {
-            Credential::None => ControlCredential::None,
-            Credential::Token(token) => ControlCredential::Token(token.clone()),
-            Credential::TokenFile(path) => ControlCredential::TokenFile(path.clone()),
-            Credential::ClientCert { cert_pem, key_pem } => ControlCredential::ClientCert {
-                cert_pem: cert_pem.clone(),
-                key_pem: key_pem.clone(),
-            },
-        },
+        credential: access.credential.clone(),
     }
 }
 

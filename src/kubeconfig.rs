@@ -6,6 +6,7 @@
 //! Only static credentials are supported; exec plugins, auth providers and basic auth are refused with an error
 //! that says so.
 
+use capsule_proxy_policy::ApiCredential;
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fmt;
@@ -29,7 +30,7 @@ pub struct ClusterAccess {
     /// Skip verifying the server certificate (never combined with `ca_pem`).
     pub insecure_skip_tls_verify: bool,
     /// The proxy's own credential.
-    pub credential: Credential,
+    pub credential: ApiCredential,
     /// Where this came from, for logs: `kubeconfig /path (context x)` or `in-cluster`.
     pub source: String,
 }
@@ -45,36 +46,6 @@ pub struct ServerUrl {
     pub port: u16,
     /// Path the API is served under: `""` or e.g. `/k8s` (no trailing slash).
     pub path_prefix: String,
-}
-
-/// How the proxy authenticates to kube-apiserver.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Credential {
-    /// No credential.
-    None,
-    /// A static bearer token.
-    Token(String),
-    /// A bearer token read from this file (re-read by the data plane, as it may rotate).
-    TokenFile(PathBuf),
-    /// A TLS client certificate.
-    ClientCert {
-        /// PEM certificate (chain).
-        cert_pem: Vec<u8>,
-        /// PEM private key.
-        key_pem: Vec<u8>,
-    },
-}
-
-impl fmt::Debug for Credential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Never print secrets.
-        match self {
-            Self::None => f.write_str("None"),
-            Self::Token(_) => f.write_str("Token(<redacted>)"),
-            Self::TokenFile(path) => f.debug_tuple("TokenFile").field(path).finish(),
-            Self::ClientCert { .. } => f.write_str("ClientCert { <redacted> }"),
-        }
-    }
 }
 
 /// Why no usable [`ClusterAccess`] could be loaded. Each message is one line naming the file at fault.
@@ -230,7 +201,7 @@ fn in_cluster(
         tls_server_name: None,
         ca_pem,
         insecure_skip_tls_verify: false,
-        credential: Credential::TokenFile(token),
+        credential: ApiCredential::TokenFile(token),
         source: "in-cluster".to_owned(),
     }))
 }
@@ -407,7 +378,7 @@ impl Merged {
         })?;
         let mut access = cluster_access(cluster_name, cluster)?;
         access.credential = match context.item.user.as_deref().filter(|u| !u.is_empty()) {
-            None => Credential::None,
+            None => ApiCredential::None,
             Some(user_name) => {
                 let user = self.users.get(user_name).ok_or_else(|| {
                     invalid(
@@ -502,12 +473,12 @@ fn cluster_access(name: &str, cluster: &Sourced<RawCluster>) -> Result<ClusterAc
         tls_server_name: non_empty(&c.tls_server_name).map(str::to_owned),
         ca_pem,
         insecure_skip_tls_verify: insecure,
-        credential: Credential::None,
+        credential: ApiCredential::None,
         source: String::new(),
     })
 }
 
-fn credential(name: &str, user: &Sourced<RawUser>) -> Result<Credential, KubeconfigError> {
+fn credential(name: &str, user: &Sourced<RawUser>) -> Result<ApiCredential, KubeconfigError> {
     let Sourced { file, item: u } = user;
     let unsupported = |what| KubeconfigError::Unsupported {
         file: file.display().to_string(),
@@ -561,15 +532,15 @@ fn credential(name: &str, user: &Sourced<RawUser>) -> Result<Credential, Kubecon
                     path.display()
                 )));
             }
-            Some(Credential::TokenFile(path))
+            Some(ApiCredential::TokenFile(path))
         }
-        (None, Some(token)) => Some(Credential::Token(token.to_owned())),
+        (None, Some(token)) => Some(ApiCredential::Token(token.to_owned())),
         (None, None) => None,
     };
     match (cert, key, token) {
-        (None, None, None) => Ok(Credential::None),
+        (None, None, None) => Ok(ApiCredential::None),
         (None, None, Some(token)) => Ok(token),
-        (Some(cert_pem), Some(key_pem), None) => Ok(Credential::ClientCert { cert_pem, key_pem }),
+        (Some(cert_pem), Some(key_pem), None) => Ok(ApiCredential::ClientCert { cert_pem, key_pem }),
         (Some(_), Some(_), Some(_)) => Err(invalid(format!(
             "{owner} has both a token and a client certificate; the proxy uses exactly one credential"
         ))),
@@ -723,7 +694,7 @@ mod tests {
         assert_eq!(access.tls_server_name.as_deref(), Some("kubernetes"));
         assert_eq!(access.ca_pem.as_deref(), Some(CA.as_bytes()));
         assert!(!access.insecure_skip_tls_verify);
-        assert_eq!(access.credential, Credential::Token("t0k".into()));
+        assert_eq!(access.credential, ApiCredential::Token("t0k".into()));
         assert_eq!(
             access.source,
             format!("kubeconfig {} (context ctx)", path.display())
@@ -750,7 +721,7 @@ mod tests {
         assert_eq!(access.ca_pem.as_deref(), Some(CA.as_bytes()));
         assert_eq!(
             access.credential,
-            Credential::ClientCert {
+            ApiCredential::ClientCert {
                 cert_pem: b"CERT".to_vec(),
                 key_pem: b"KEY".to_vec()
             }
@@ -786,7 +757,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             access.credential,
-            Credential::ClientCert {
+            ApiCredential::ClientCert {
                 cert_pem: b"CERT".to_vec(),
                 key_pem: b"KEY".to_vec()
             }
@@ -801,7 +772,10 @@ mod tests {
             &kubeconfig("https://k", "", "    tokenFile: token\n    token: inline\n"),
         );
         let access = load_with(Some(&path), &no_env, dir.path()).unwrap();
-        assert_eq!(access.credential, Credential::TokenFile(dir.path().join("token")));
+        assert_eq!(
+            access.credential,
+            ApiCredential::TokenFile(dir.path().join("token"))
+        );
         assert_eq!(access.server.port, 443);
     }
 
@@ -832,7 +806,7 @@ mod tests {
         let access = load_with(None, &env, dir.path()).unwrap();
         // Cluster `c` comes from b (first to define it), context from c, user from a.
         assert_eq!(access.server.host, "b.example");
-        assert_eq!(access.credential, Credential::Token("from-a".into()));
+        assert_eq!(access.credential, ApiCredential::Token("from-a".into()));
         let files = std::env::join_paths([&a, &b, &b_ctx]).unwrap();
         assert_eq!(
             access.source,
@@ -910,7 +884,7 @@ mod tests {
         );
         assert_eq!(access.server.to_string(), "https://[fd00::1]:6443");
         assert_eq!(access.ca_pem.as_deref(), Some(CA.as_bytes()));
-        assert_eq!(access.credential, Credential::TokenFile(sa.join("token")));
+        assert_eq!(access.credential, ApiCredential::TokenFile(sa.join("token")));
         assert_eq!(access.source, "in-cluster");
 
         // No CA: system roots (client-go logs and carries on).
@@ -979,7 +953,7 @@ mod tests {
         assert!(error(&text).ends_with(": user \"gone\" of context \"ctx\" not found"));
         // A context without a user: no credential.
         let text = kubeconfig("https://k", "", "    token: t\n").replace("    user: u\n", "");
-        assert_eq!(load_file(&text).unwrap().credential, Credential::None);
+        assert_eq!(load_file(&text).unwrap().credential, ApiCredential::None);
     }
 
     #[test]
@@ -1012,7 +986,7 @@ mod tests {
             load_file(&kubeconfig("https://k", "", "    exec: null\n    token: t\n"))
                 .unwrap()
                 .credential,
-            Credential::Token("t".into())
+            ApiCredential::Token("t".into())
         );
     }
 

@@ -24,5 +24,5 @@ pub mod watches;
 pub use identity::{
     AccessQuestion, IdentityCacheConfig, IdentityClient, IdentityStats, LookupError, Pending, TokenIdentity,
 };
-pub use runtime::{ClusterConnection, Control, ControlCredential, ControlError, ControlOptions};
+pub use runtime::{ClusterConnection, Control, ControlError, ControlOptions};
 pub use status::ControlStatus;

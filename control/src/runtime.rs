@@ -1,13 +1,13 @@
 //! Starting the control thread: a tokio runtime of its own, the kube client, the watches, the index task that
 //! publishes snapshots, and the identity service.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use capsule_proxy_policy::ApiCredential;
 use capsule_proxy_policy::cluster_objects::ClusterObjectRecord;
 use capsule_proxy_policy::index::Index;
 use capsule_proxy_policy::model::{
@@ -45,7 +45,7 @@ pub struct ClusterConnection {
     /// Name to verify the server certificate against, instead of the URL's host.
     pub tls_server_name: Option<String>,
     /// The proxy's credential.
-    pub credential: ControlCredential,
+    pub credential: ApiCredential,
 }
 
 impl std::fmt::Debug for ClusterConnection {
@@ -54,24 +54,6 @@ impl std::fmt::Debug for ClusterConnection {
             .field("server_url", &self.server_url)
             .finish_non_exhaustive()
     }
-}
-
-/// The proxy's credential towards kube-apiserver.
-#[derive(Clone)]
-pub enum ControlCredential {
-    /// None.
-    None,
-    /// A bearer token.
-    Token(String),
-    /// A bearer token file (re-read by the client as it rotates).
-    TokenFile(PathBuf),
-    /// A client certificate.
-    ClientCert {
-        /// PEM chain.
-        cert_pem: Vec<u8>,
-        /// PEM key.
-        key_pem: Vec<u8>,
-    },
 }
 
 /// What the control plane watches and how it caches.
@@ -168,10 +150,10 @@ impl Control {
 async fn client(connection: &ClusterConnection) -> Result<Client, ControlError> {
     let mut auth = AuthInfo::default();
     match &connection.credential {
-        ControlCredential::None => {}
-        ControlCredential::Token(token) => auth.token = Some(token.clone().into()),
-        ControlCredential::TokenFile(path) => auth.token_file = Some(path.display().to_string()),
-        ControlCredential::ClientCert { cert_pem, key_pem } => {
+        ApiCredential::None => {}
+        ApiCredential::Token(token) => auth.token = Some(token.clone().into()),
+        ApiCredential::TokenFile(path) => auth.token_file = Some(path.display().to_string()),
+        ApiCredential::ClientCert { cert_pem, key_pem } => {
             auth.client_certificate_data = Some(STANDARD.encode(cert_pem));
             auth.client_key_data = Some(STANDARD.encode(key_pem).into());
         }

@@ -8,9 +8,8 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use capsule_proxy_control::{
-    ClusterConnection, Control, ControlCredential, ControlOptions, IdentityCacheConfig,
-};
+use capsule_proxy_control::{ClusterConnection, Control, ControlOptions, IdentityCacheConfig};
+use capsule_proxy_policy::ApiCredential;
 use capsule_proxy_policy::snapshot::Snapshot;
 use kube_sim::{Fixture, KubeSim, SimConfig};
 use serde_json::json;
@@ -40,7 +39,7 @@ async fn setup(latency: Option<Duration>) -> Setup {
         ca_pem: sim.ca_pem().map(|pem| pem.as_bytes().to_vec()),
         insecure_skip_verify: false,
         tls_server_name: None,
-        credential: ControlCredential::Token("capsule-proxy-token".into()),
+        credential: ApiCredential::Token("capsule-proxy-token".into()),
     };
     let (tx, snapshots) = std::sync::mpsc::channel();
     let control = Control::start(

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use capsule_proxy_policy::CidrSet;
+use capsule_proxy_policy::{ApiCredential, CidrSet};
 
 use crate::codec::Limits;
 
@@ -73,35 +73,6 @@ pub struct AuthConfig {
     pub xfcc_header: String,
 }
 
-/// The proxy's own credential towards kube-apiserver.
-#[derive(Clone)]
-pub enum UpstreamCredential {
-    /// No credential (plain-HTTP test servers).
-    None,
-    /// A fixed bearer token.
-    Token(String),
-    /// A bearer token file, re-read when it changes (projected service-account tokens rotate).
-    TokenFile(PathBuf),
-    /// A client certificate (PEM) presented in the TLS handshake.
-    ClientCert {
-        /// PEM certificate chain.
-        cert_pem: Vec<u8>,
-        /// PEM private key.
-        key_pem: Vec<u8>,
-    },
-}
-
-impl std::fmt::Debug for UpstreamCredential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::None => f.write_str("None"),
-            Self::Token(_) => f.write_str("Token(<redacted>)"),
-            Self::TokenFile(path) => f.debug_tuple("TokenFile").field(path).finish(),
-            Self::ClientCert { .. } => f.write_str("ClientCert(<redacted>)"),
-        }
-    }
-}
-
 /// Where kube-apiserver is and how to reach it.
 #[derive(Debug, Clone)]
 pub struct UpstreamConfig {
@@ -120,7 +91,7 @@ pub struct UpstreamConfig {
     /// Skip certificate verification (kubeconfig `insecure-skip-tls-verify`).
     pub insecure_skip_verify: bool,
     /// The proxy's credential.
-    pub credential: UpstreamCredential,
+    pub credential: ApiCredential,
     /// Idle keep-alive connections kept per core.
     pub pool_size: usize,
     /// TCP connect timeout.

@@ -32,7 +32,6 @@ pub mod watcher;
 
 pub use config::{
     AuthConfig, AuthMethod, ClientTimeouts, DataplaneConfig, DriverChoice, ServingTls, UpstreamConfig,
-    UpstreamCredential,
 };
 pub use core::CoreUpdate;
 pub use runtime::{CoreBroadcast, Dataplane, Driver, StartError};

@@ -11,7 +11,9 @@ use crossbeam_channel::{Receiver, Sender};
 use monoio::net::TcpListener;
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::config::{DataplaneConfig, DriverChoice, UpstreamCredential};
+use capsule_proxy_policy::ApiCredential;
+
+use crate::config::{DataplaneConfig, DriverChoice};
 use crate::core::{Core, CoreUpdate, Settings, apply_updates};
 use crate::serve::accept_loop;
 use crate::tls_config::{self, TlsConfigError};
@@ -141,16 +143,16 @@ impl Dataplane {
             None
         };
         let token: Option<Arc<str>> = match &upstream.credential {
-            UpstreamCredential::Token(token) => Some(Arc::from(token.as_str())),
-            UpstreamCredential::TokenFile(path) => {
+            ApiCredential::Token(token) => Some(Arc::from(token.as_str())),
+            ApiCredential::TokenFile(path) => {
                 Some(watcher::read_token(path).map_err(|reason| StartError::Token {
                     path: path.display().to_string(),
                     reason,
                 })?)
             }
-            UpstreamCredential::None | UpstreamCredential::ClientCert { .. } => None,
+            ApiCredential::None | ApiCredential::ClientCert { .. } => None,
         };
-        let impersonation_needs_token = !matches!(upstream.credential, UpstreamCredential::ClientCert { .. });
+        let impersonation_needs_token = !matches!(upstream.credential, ApiCredential::ClientCert { .. });
         let addrs = resolve(&upstream.host, upstream.port)?;
         let listeners = bind_listeners(config.listen, config.cores.max(1))?;
         let local_addr = listeners[0].local_addr().map_err(|source| StartError::Listen {
@@ -231,9 +233,7 @@ impl Dataplane {
             WatchedFiles {
                 serving,
                 token_file: match (&upstream.credential, &token) {
-                    (UpstreamCredential::TokenFile(path), Some(token)) => {
-                        Some((path.clone(), Arc::clone(token)))
-                    }
+                    (ApiCredential::TokenFile(path), Some(token)) => Some((path.clone(), Arc::clone(token))),
                     _ => None,
                 },
                 upstream_host: (upstream.host.clone(), upstream.port),

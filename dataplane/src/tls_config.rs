@@ -12,7 +12,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
 
-use crate::config::{ServingTls, UpstreamConfig, UpstreamCredential};
+use capsule_proxy_policy::ApiCredential;
+
+use crate::config::{ServingTls, UpstreamConfig};
 
 /// ALPN protocols offered and accepted: HTTP/1.1 only (upgrades need it end to end).
 const ALPN_HTTP1: &[u8] = b"http/1.1";
@@ -158,7 +160,7 @@ pub fn client_config(upstream: &UpstreamConfig) -> Result<Arc<ClientConfig>, Tls
         builder.with_root_certificates(roots_from_pem(ca, "apiserver CA")?)
     };
     let mut config = match &upstream.credential {
-        UpstreamCredential::ClientCert { cert_pem, key_pem } => builder
+        ApiCredential::ClientCert { cert_pem, key_pem } => builder
             .with_client_auth_cert(
                 certs_from_pem(cert_pem, "proxy client certificate")?,
                 key_from_pem(key_pem, "proxy client key")?,

@@ -19,6 +19,7 @@
 pub mod bearer;
 pub mod cidr;
 pub mod cluster_objects;
+pub mod credential;
 pub mod identity;
 pub mod index;
 pub mod model;
@@ -28,6 +29,7 @@ pub mod xfcc;
 pub use bearer::{bearer_from_authorization, bearer_from_websocket_protocols};
 pub use cidr::{CidrError, CidrSet};
 pub use cluster_objects::{ClusterObjectRecord, ClusterObjects};
+pub use credential::ApiCredential;
 pub use identity::{CallerIdentity, IdentityError, identity_from_cert_der};
 pub use index::{Index, IndexCounts};
 pub use model::{
