@@ -305,9 +305,14 @@ fn run_core(
     ready: mpsc::Sender<Result<Driver, String>>,
 ) {
     if driver == Driver::IoUring {
+        // One thread submits to and reaps from each ring: the kernel may then run completion work at our next
+        // io_uring_enter instead of interrupting the thread for it.
+        let mut ring = io_uring::IoUring::builder();
+        ring.setup_coop_taskrun().setup_single_issuer();
         match monoio::RuntimeBuilder::<monoio::IoUringDriver>::new()
             .enable_timer()
             .with_entries(URING_ENTRIES)
+            .uring_builder(ring)
             .build()
         {
             Ok(mut runtime) => {
