@@ -1,7 +1,7 @@
 //! `kube-sim`: runs the simulated kube-apiserver from the command line.
 //!
 //! ```text
-//! kube-sim serve --fixture kube-sim/fixtures/demo.yaml --addr 127.0.0.1:6443 --state-dir /tmp/kube-sim [--plain-http]
+//! kube-sim serve --fixture kube-sim/fixtures/demo.yaml --addr 127.0.0.1:6443 --state-dir target/kube-sim [--plain-http]
 //! ```
 
 use std::net::SocketAddr;
