@@ -166,6 +166,10 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 128)]
     pub upstream_pool_size: usize,
 
+    /// Where `/healthz` and `/readyz` are served (Go's health probe port); `0` serves none.
+    #[arg(long, value_name = "ADDR", default_value = ":8081", value_parser = parse_probe_addr)]
+    pub health_probe_addr: ProbeAddr,
+
     /// How long a reviewed bearer token's identity is reused (never past the token's own expiry).
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
     pub token_cache_ttl: Duration,
@@ -475,6 +479,18 @@ fn check_file(flag: &'static str, path: &Path) -> Result<(), CliError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(bad("no such file".to_owned())),
         Err(e) => Err(bad(e.to_string())),
     }
+}
+
+/// `--health-probe-addr`: an address, or off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProbeAddr(pub Option<std::net::SocketAddr>);
+
+/// Parses `--health-probe-addr`: `0` (off) or a Go-style listen address (`:8081`, `127.0.0.1:8081`).
+pub fn parse_probe_addr(s: &str) -> Result<ProbeAddr, String> {
+    if s == "0" {
+        return Ok(ProbeAddr(None));
+    }
+    capsule_proxy_control::probes::parse_listen_addr(s).map(|a| ProbeAddr(Some(a)))
 }
 
 /// Parses a boolean the way Go's `strconv.ParseBool` does: `1 t T TRUE true True` and `0 f F FALSE false False`.

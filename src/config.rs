@@ -126,6 +126,7 @@ pub fn cluster_connection(access: &ClusterAccess) -> ClusterConnection {
 /// What the control plane watches and how it caches identities.
 pub fn control_options(args: &Args) -> ControlOptions {
     ControlOptions {
+        probe_addr: args.health_probe_addr.0,
         capsule_configuration_name: args.capsule_configuration_name.clone(),
         identity: IdentityCacheConfig {
             token_ttl: args.token_cache_ttl,

@@ -38,7 +38,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     let dataplane = Dataplane::start(config).context("starting the data plane")?;
     let cores = dataplane.broadcast();
-    let _control = Control::start(
+    let control = Control::start(
         config::cluster_connection(&access),
         config::control_options(args),
         move |snapshot| cores.send(&CoreUpdate::Snapshot(snapshot)),
@@ -58,8 +58,12 @@ fn run(args: &Args) -> anyhow::Result<()> {
         source = %access.source,
         "capsule-proxy started"
     );
+    let probes = control
+        .probe_addr()
+        .map(|addr| format!(", probes http://{addr}"))
+        .unwrap_or_default();
     println!(
-        "capsule-proxy ready on {scheme}://{} ({} cores, driver {}, upstream {})",
+        "capsule-proxy ready on {scheme}://{} ({} cores, driver {}, upstream {}{probes})",
         dataplane.local_addr(),
         dataplane.cores(),
         dataplane.driver(),

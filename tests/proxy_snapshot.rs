@@ -58,3 +58,57 @@ async fn cores_follow_the_clusters_tenants() {
     core_has_generation(&proxy, 2).await;
     assert!(proxy.log().contains("ownership snapshot published"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_turns_ready_with_the_first_snapshot() {
+    let env = Env::start().await;
+    // Slow lists: the proxy accepts before the control plane has synced.
+    env.sim.set_latency(Duration::from_secs(2));
+    let proxy = Proxy::start(&env, &[]).await;
+    let probes = proxy.probes.expect("the ready line names the probe address");
+    assert_eq!(probe(probes, "/healthz/").await, (200, "ok".to_string()));
+    let (code, body) = probe(probes, "/readyz").await;
+    assert_eq!(code, 500, "not ready before the first snapshot: {body}");
+    env.sim.set_latency(Duration::ZERO);
+    core_has_generation(&proxy, 1).await;
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let (code, body) = probe(probes, "/readyz/").await;
+        if code == 200 {
+            assert_eq!(body, "ok");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "ready once the snapshot is published: {code} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(probe(probes, "/other").await.0, 404);
+}
+
+/// A plain HTTP/1.1 GET to the probe server: (status, body).
+async fn probe(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: probes\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        response
+    };
+    let response = tokio::time::timeout(DEADLINE, exchange)
+        .await
+        .expect("the probe answers in time");
+    let code = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (code, body)
+}

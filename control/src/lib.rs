@@ -16,6 +16,7 @@
 
 pub mod crds;
 pub mod identity;
+pub mod probes;
 pub mod runtime;
 pub mod status;
 pub mod translate;

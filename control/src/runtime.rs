@@ -1,6 +1,7 @@
 //! Starting the control thread: a tokio runtime of its own, the kube client, the watches, the index task that
 //! publishes snapshots, and the identity service.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -29,6 +30,7 @@ use tokio::sync::mpsc;
 
 use crate::crds::{CapsuleConfiguration, GlobalProxySettings, ProxySetting, Tenant};
 use crate::identity::{self, IdentityCacheConfig, IdentityClient, IdentityStats};
+use crate::probes;
 use crate::status::ControlStatus;
 use crate::translate;
 use crate::watches::{self, Change, WatchSpec};
@@ -59,6 +61,8 @@ impl std::fmt::Debug for ClusterConnection {
 /// What the control plane watches and how it caches.
 #[derive(Debug, Clone)]
 pub struct ControlOptions {
+    /// Where `/healthz` and `/readyz` are served (`--health-probe-addr`); `None` serves no probes.
+    pub probe_addr: Option<SocketAddr>,
     /// The CapsuleConfiguration to read (`--capsule-configuration-name`).
     pub capsule_configuration_name: String,
     /// Identity cache lifetimes and size.
@@ -74,6 +78,14 @@ pub enum ControlError {
     /// The control thread could not be started.
     #[error("starting the control thread: {0}")]
     Thread(String),
+    /// The probe listener could not be bound.
+    #[error("listening for health probes on {addr}: {source}")]
+    Probes {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
 }
 
 /// The running control plane.
@@ -82,6 +94,7 @@ pub struct Control {
     status: Arc<ControlStatus>,
     identity: IdentityClient,
     identity_stats: Arc<std::sync::Mutex<IdentityStats>>,
+    probe_addr: Option<SocketAddr>,
     _thread: JoinHandle<()>,
 }
 
@@ -94,6 +107,17 @@ impl Control {
         publish: impl Fn(Arc<Snapshot>) + Send + 'static,
     ) -> Result<Self, ControlError> {
         let status = Arc::new(ControlStatus::default());
+        // Bound here so a taken port fails the start with a clear error.
+        let probes = match options.probe_addr {
+            Some(addr) => {
+                let listener = std::net::TcpListener::bind(addr)
+                    .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                    .map_err(|source| ControlError::Probes { addr, source })?;
+                Some(listener)
+            }
+            None => None,
+        };
+        let probe_addr = probes.as_ref().and_then(|l| l.local_addr().ok());
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread_status = Arc::clone(&status);
         let thread = std::thread::Builder::new()
@@ -114,6 +138,17 @@ impl Control {
                             return;
                         }
                     };
+                    if let Some(listener) = probes {
+                        match tokio::net::TcpListener::from_std(listener) {
+                            Ok(listener) => {
+                                tokio::spawn(probes::serve(listener, Arc::clone(&thread_status)));
+                            }
+                            Err(e) => {
+                                let _ = ready_tx.send(Err(ControlError::Thread(e.to_string())));
+                                return;
+                            }
+                        }
+                    }
                     let (identity, stats) = identity::spawn(client.clone(), options.identity);
                     let _ = ready_tx.send(Ok((identity, stats)));
                     run(client, options, thread_status, publish).await;
@@ -127,8 +162,14 @@ impl Control {
             status,
             identity,
             identity_stats,
+            probe_addr,
             _thread: thread,
         })
+    }
+
+    /// Where the health probes are served (with the actual port when port 0 was asked for).
+    pub fn probe_addr(&self) -> Option<SocketAddr> {
+        self.probe_addr
     }
 
     /// Synced flag, generation, snapshot age, watch restarts.

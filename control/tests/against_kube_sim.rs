@@ -45,6 +45,7 @@ async fn setup(latency: Option<Duration>) -> Setup {
     let control = Control::start(
         connection,
         ControlOptions {
+            probe_addr: None,
             capsule_configuration_name: "default".into(),
             identity: IdentityCacheConfig::default(),
         },

@@ -35,6 +35,8 @@ pub struct Proxy {
     /// Directory with the serving certificate (`tls.crt`, `tls.key`), the log and kubeconfigs.
     pub dir: PathBuf,
     pub ca_pem: String,
+    /// Where `/healthz` and `/readyz` are served.
+    pub probes: Option<SocketAddr>,
 }
 
 impl Proxy {
@@ -54,6 +56,7 @@ impl Proxy {
         cmd.arg("--listening-address=127.0.0.1")
             .arg("--listening-port=0")
             .arg("--cores=1")
+            .arg("--health-probe-addr=127.0.0.1:0")
             .arg("--kubeconfig")
             .arg(env.kubeconfig("capsule-proxy"));
         if tls {
@@ -82,12 +85,17 @@ impl Proxy {
             .unwrap_or_else(|| panic!("unexpected ready line {line:?}"))
             .parse()
             .unwrap();
+        let probes = line
+            .split_once("probes http://")
+            .and_then(|(_, rest)| rest.split([')', ',']).next())
+            .and_then(|addr| addr.parse().ok());
         Self {
             child,
             addr,
             tls,
             dir,
             ca_pem: cert,
+            probes,
         }
     }
 

@@ -1,0 +1,106 @@
+//! The health probe server (`--health-probe-addr`, Go's `:8081`): `/healthz` answers `ok` while the process
+//! runs; `/readyz` answers `ok` once the first ownership snapshot reached the cores (the data plane accepts before
+//! the control plane starts), else 500 — so a replica takes traffic only when it can filter. Both also with the
+//! trailing slash the Helm chart uses.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+
+use crate::status::ControlStatus;
+
+/// How long a probe client has to send its request head.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Serves the probes on `listener` until the runtime ends.
+pub(crate) async fn serve(listener: tokio::net::TcpListener, status: Arc<ControlStatus>) {
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::warn!(error = %e, "probe listener accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let status = Arc::clone(&status);
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let status = Arc::clone(&status);
+                async move { Ok::<_, Infallible>(answer(&req, &status)) }
+            });
+            let _ = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+fn answer(req: &Request<Incoming>, status: &ControlStatus) -> Response<Full<Bytes>> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+    }
+    match req.uri().path() {
+        "/healthz" | "/healthz/" => text(StatusCode::OK, "ok"),
+        "/readyz" | "/readyz/" if status.is_synced() => text(StatusCode::OK, "ok"),
+        "/readyz" | "/readyz/" => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "[-]ready failed: the ownership snapshot has not been built yet\n",
+        ),
+        _ => text(StatusCode::NOT_FOUND, "404 page not found\n"),
+    }
+}
+
+fn text(code: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = code;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// Parses a Go-style listen address: `:8081` (all interfaces), `127.0.0.1:8081`, `[::1]:8081`.
+pub fn parse_listen_addr(addr: &str) -> Result<SocketAddr, String> {
+    let full = if addr.starts_with(':') {
+        format!("0.0.0.0{addr}")
+    } else {
+        addr.to_string()
+    };
+    full.parse()
+        .map_err(|_| format!("{addr:?} is not a listen address (like :8081 or 127.0.0.1:8081)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_style_addresses() {
+        assert_eq!(
+            parse_listen_addr(":8081").unwrap(),
+            "0.0.0.0:8081".parse().unwrap()
+        );
+        assert_eq!(
+            parse_listen_addr("127.0.0.1:0").unwrap(),
+            "127.0.0.1:0".parse().unwrap()
+        );
+        assert_eq!(
+            parse_listen_addr("[::1]:8081").unwrap(),
+            "[::1]:8081".parse().unwrap()
+        );
+        assert!(parse_listen_addr("8081").is_err());
+        assert!(parse_listen_addr("localhost:8081").is_err());
+    }
+}
