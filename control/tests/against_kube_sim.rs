@@ -98,7 +98,7 @@ fn alice_namespaces(snapshot: &Snapshot) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_published_before_the_first_sync() {
     // Every list takes a while: the first snapshot must still hold the whole cluster, never an empty one.
-    let setup = setup(Some(Duration::from_millis(300))).await;
+    let setup = setup(Some(Duration::from_secs(1))).await;
     assert!(
         !setup.control.status().is_synced(),
         "not synced before the lists returned"
