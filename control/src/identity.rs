@@ -475,6 +475,24 @@ mod tests {
     }
 
     #[test]
+    fn pending_answers_are_taken_once_they_arrive() {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let pending = Pending::<bool> { rx };
+        let pending = pending.try_take().expect_err("nothing sent yet");
+        tx.send(Ok(true)).unwrap();
+        assert_eq!(pending.try_take().ok(), Some(Ok(true)));
+
+        let (tx, rx) = crossbeam_channel::bounded::<Result<bool, LookupError>>(1);
+        drop(tx);
+        let abandoned = Pending::<bool> { rx };
+        assert_eq!(
+            abandoned.try_take().ok(),
+            Some(Err(LookupError::Closed)),
+            "a dropped question is closed"
+        );
+    }
+
+    #[test]
     fn cache_evicts_oldest_and_forgets_expired() {
         let mut cache = Cache::new(2);
         let now = Instant::now();

@@ -386,7 +386,14 @@ async fn run(
         let snapshot = Arc::new(index.snapshot(generation));
         publish(Arc::clone(&snapshot));
         status.published(generation);
-        tracing::info!(generation, "ownership snapshot published");
+        let counts = index.counts();
+        tracing::info!(
+            generation,
+            tenants = counts.tenants,
+            proxy_settings = counts.proxy_settings,
+            global_proxy_settings = counts.global_proxy_settings,
+            "ownership snapshot published"
+        );
     }
 }
 

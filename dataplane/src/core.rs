@@ -15,7 +15,7 @@ use rustls::ServerConfig;
 
 use crate::codec::Limits;
 use crate::config::{AuthConfig, AuthMethod, ClientTimeouts};
-use crate::upstream::{Pool, UpstreamTls};
+use crate::upstream::Pool;
 
 /// How often a core drains its update channel.
 const UPDATE_POLL: Duration = Duration::from_millis(200);
@@ -25,8 +25,6 @@ const UPDATE_POLL: Duration = Duration::from_millis(200);
 pub enum CoreUpdate {
     /// New serving certificate: used for connections accepted from now on.
     ServerTls(Arc<ServerConfig>),
-    /// New TLS settings for upstream connections.
-    UpstreamTls(UpstreamTls),
     /// The proxy's bearer token changed (rotated token file).
     UpstreamToken(Arc<str>),
     /// The apiserver's addresses were re-resolved.
@@ -99,7 +97,6 @@ impl Core {
     pub fn apply(&self, update: CoreUpdate) {
         match update {
             CoreUpdate::ServerTls(config) => *self.server_tls.borrow_mut() = Some(config),
-            CoreUpdate::UpstreamTls(tls) => self.pool.set_tls(tls),
             CoreUpdate::UpstreamToken(token) => *self.token.borrow_mut() = Some(token),
             CoreUpdate::UpstreamAddrs(addrs) => self.pool.set_addrs(addrs),
             CoreUpdate::Snapshot(snapshot) => {

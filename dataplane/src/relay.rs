@@ -185,6 +185,9 @@ pub async fn relay_watching_client(
     outcome
 }
 
+/// `ECANCELED` (Linux), what a cancelled io_uring read ends with.
+const ECANCELED: i32 = 125;
+
 /// Waits for the client to close (`true`) or to send bytes / be cancelled (`false`).
 async fn watch_for_close(read: &mut ReadHalf, buf: &mut IoBuffer, cancel: CancelHandle) -> bool {
     if buf.is_full() {
@@ -193,8 +196,8 @@ async fn watch_for_close(read: &mut ReadHalf, buf: &mut IoBuffer, cancel: Cancel
     match read.read_cancelable(buf, cancel).await {
         Ok(0) => true,
         Ok(_) => false,
-        // ECANCELED: the relay finished first.
-        Err(e) if e.raw_os_error() == Some(125) => false,
+        // The relay finished first and cancelled the read.
+        Err(e) if e.raw_os_error() == Some(ECANCELED) => false,
         Err(_) => true,
     }
 }

@@ -80,7 +80,7 @@ pub struct UpstreamTls {
 #[derive(Debug)]
 pub struct Pool {
     addrs: RefCell<Vec<SocketAddr>>,
-    tls: RefCell<Option<UpstreamTls>>,
+    tls: Option<UpstreamTls>,
     idle: RefCell<Vec<UpstreamConn>>,
     max_idle: usize,
     idle_timeout: Duration,
@@ -100,7 +100,7 @@ impl Pool {
     ) -> Self {
         Self {
             addrs: RefCell::new(addrs),
-            tls: RefCell::new(tls),
+            tls,
             idle: RefCell::new(Vec::with_capacity(max_idle.min(1024))),
             max_idle,
             idle_timeout,
@@ -112,17 +112,6 @@ impl Pool {
     /// Replaces the apiserver addresses (re-resolved); idle connections stay until they fail or age out.
     pub fn set_addrs(&self, addrs: Vec<SocketAddr>) {
         *self.addrs.borrow_mut() = addrs;
-    }
-
-    /// Replaces the TLS settings for new connections and drops idle ones made with the old settings.
-    pub fn set_tls(&self, tls: UpstreamTls) {
-        *self.tls.borrow_mut() = Some(tls);
-        self.idle.borrow_mut().clear();
-    }
-
-    /// Number of idle connections.
-    pub fn idle_len(&self) -> usize {
-        self.idle.borrow().len()
     }
 
     /// The most recently used idle connection that is young enough, or a new one.
@@ -137,12 +126,11 @@ impl Pool {
     pub async fn connect(&self) -> Result<UpstreamConn, ConnectError> {
         let tcp = self.connect_tcp().await?;
         let _ = tcp.set_nodelay(true);
-        let tls = self.tls.borrow().clone();
-        let stream = match tls {
+        let stream = match &self.tls {
             None => Stream::Plain(tcp),
             Some(tls) => {
-                let session =
-                    ClientConnection::new(tls.config, tls.server_name).map_err(ConnectError::Session)?;
+                let session = ClientConnection::new(Arc::clone(&tls.config), tls.server_name.clone())
+                    .map_err(ConnectError::Session)?;
                 let mut conn = TlsConn::new(tcp, session.into());
                 match monoio::time::timeout(self.handshake_timeout, conn.handshake()).await {
                     Ok(Ok(())) => Stream::Tls(Box::new(conn)),

@@ -1,7 +1,6 @@
 //! A connection that is either plain TCP or TLS, with the few operations the relay needs.
 
 use std::io;
-use std::net::SocketAddr;
 
 use monoio::io::{AsyncWriteRent, CancelHandle, Splitable};
 use monoio::net::TcpStream;
@@ -64,15 +63,6 @@ impl Stream {
             Self::Plain(tcp) => tcp.shutdown().await,
             Self::Tls(tls) => tls.shutdown().await,
             Self::Detached => Ok(()),
-        }
-    }
-
-    /// The peer's address.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        match self {
-            Self::Plain(tcp) => tcp.peer_addr(),
-            Self::Tls(tls) => tls.peer_addr(),
-            Self::Detached => Err(detached()),
         }
     }
 

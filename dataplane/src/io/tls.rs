@@ -64,16 +64,6 @@ impl TlsConn {
         self.session.peer_certificates()
     }
 
-    /// The peer's address.
-    pub fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
-        self.tcp.peer_addr()
-    }
-
-    /// The negotiated ALPN protocol.
-    pub fn alpn_protocol(&self) -> Option<&[u8]> {
-        self.session.alpn_protocol()
-    }
-
     /// Reads plaintext into `buf`'s free space; `Ok(0)` at end of stream (clean or not: HTTP framing tells a
     /// truncated message apart).
     pub async fn read(&mut self, buf: &mut IoBuffer) -> io::Result<usize> {
