@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::net::IpAddr;
 
 use crate::auth::{Caller, is_impersonation_header};
-use crate::codec::{BodyFraming, CodecError, HopByHop, RequestHead, Version, write_request_head};
+use crate::codec::{BodyFraming, CodecError, HopByHop, RequestHead, write_request_head};
 
 /// What the forwarded head needs besides the caller's head.
 #[derive(Debug)]
@@ -76,17 +76,9 @@ pub fn write_upstream_head(
                 .iter()
                 .map(|group| ("Impersonate-Group", group.as_bytes()))
         }));
-    let start = out.len();
-    write_request_head(out, head.method.as_str(), target, fields, extra)?;
-    if head.version == Version::Http10 {
-        // An HTTP/1.0 client cannot read a chunked response: ask the API server in its version, so it answers
-        // with a length or by closing, as HTTP/1.0 allows.
-        if let Some(line_end) = out[start..].windows(2).position(|w| w == b"\r\n") {
-            let version = start + line_end - b"HTTP/1.1".len();
-            out[version..start + line_end].copy_from_slice(b"HTTP/1.0");
-        }
-    }
-    Ok(())
+    // An HTTP/1.0 client cannot read a chunked response: ask the API server in the client's version, so it
+    // answers with a length or by closing, as HTTP/1.0 allows.
+    write_request_head(out, head.method.as_str(), target, head.version, fields, extra)
 }
 
 #[cfg(test)]

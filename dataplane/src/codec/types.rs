@@ -10,6 +10,14 @@ pub enum Version {
 }
 
 impl Version {
+    /// The version as written on a start line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http10 => "HTTP/1.0",
+            Self::Http11 => "HTTP/1.1",
+        }
+    }
+
     pub(crate) fn from_minor(minor: u8) -> Option<Self> {
         match minor {
             0 => Some(Self::Http10),

@@ -1,9 +1,9 @@
 //! Head serialisation into a caller-reused buffer.
 
-use super::CodecError;
 use super::headers::{is_field_value_byte, is_tchar};
+use super::{CodecError, Version};
 
-/// Appends `METHOD target HTTP/1.1\r\n`, then `headers` and `extra` as `name: value\r\n`, then `\r\n` to `out`.
+/// Appends `METHOD target VERSION\r\n`, then `headers` and `extra` as `name: value\r\n`, then `\r\n` to `out`.
 ///
 /// Every byte is validated so that nothing (e.g. a CR/LF in a rewritten value) can break framing; on error
 /// `out` is left as it was.
@@ -11,6 +11,7 @@ pub fn write_request_head<'h, 'e>(
     out: &mut Vec<u8>,
     method: &str,
     target: &str,
+    version: Version,
     headers: impl IntoIterator<Item = (&'h str, &'h [u8])>,
     extra: impl IntoIterator<Item = (&'e str, &'e [u8])>,
 ) -> Result<(), CodecError> {
@@ -25,7 +26,9 @@ pub fn write_request_head<'h, 'e>(
         out.extend_from_slice(method.as_bytes());
         out.push(b' ');
         out.extend_from_slice(target.as_bytes());
-        out.extend_from_slice(b" HTTP/1.1\r\n");
+        out.push(b' ');
+        out.extend_from_slice(version.as_str().as_bytes());
+        out.extend_from_slice(b"\r\n");
         write_fields(out, headers, extra)
     })();
     if result.is_err() {
@@ -102,14 +105,17 @@ mod tests {
         let mut out = Vec::with_capacity(256);
         let headers = [("Host", &b"k"[..]), ("Accept", &b"*/*"[..])];
         let extra = [("Impersonate-User", &b"alice"[..])];
-        write_request_head(&mut out, "GET", "/api?x=1", headers, extra).unwrap();
+        write_request_head(&mut out, "GET", "/api?x=1", Version::Http11, headers, extra).unwrap();
         assert_eq!(
             out,
             b"GET /api?x=1 HTTP/1.1\r\nHost: k\r\nAccept: */*\r\nImpersonate-User: alice\r\n\r\n"
         );
         out.clear();
-        write_request_head(&mut out, "DELETE", "/", [], []).unwrap();
+        write_request_head(&mut out, "DELETE", "/", Version::Http11, [], []).unwrap();
         assert_eq!(out, b"DELETE / HTTP/1.1\r\n\r\n");
+        out.clear();
+        write_request_head(&mut out, "GET", "/", Version::Http10, [], []).unwrap();
+        assert_eq!(out, b"GET / HTTP/1.0\r\n\r\n");
     }
 
     #[test]
@@ -125,6 +131,7 @@ mod tests {
             &mut out,
             head.method.as_str(),
             head.target,
+            head.version,
             HopByHop::for_request(&head).forwarded(),
             extra,
         )
@@ -153,17 +160,17 @@ mod tests {
         ];
         for field in bad {
             assert_eq!(
-                write_request_head(&mut out, "GET", "/", [field], []),
+                write_request_head(&mut out, "GET", "/", Version::Http11, [field], []),
                 Err(CodecError::Unwritable)
             );
             assert_eq!(out, b"keep");
         }
         assert_eq!(
-            write_request_head(&mut out, "G T", "/", [], []),
+            write_request_head(&mut out, "G T", "/", Version::Http11, [], []),
             Err(CodecError::Unwritable)
         );
         assert_eq!(
-            write_request_head(&mut out, "GET", "/a b", [], []),
+            write_request_head(&mut out, "GET", "/a b", Version::Http11, [], []),
             Err(CodecError::Unwritable)
         );
         assert_eq!(out, b"keep");
