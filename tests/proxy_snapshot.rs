@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use support::Env;
@@ -15,30 +15,21 @@ const DEADLINE: Duration = Duration::from_secs(30);
 
 /// Waits until the proxy's log shows core 0 holding a snapshot of at least `generation`.
 async fn core_has_generation(proxy: &Proxy, generation: u64) {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let log = proxy.log();
-        let newest = log
-            .lines()
-            .filter(|l| l.contains("snapshot received") && l.contains("core=0"))
-            .filter_map(|l| {
-                l.split("generation=")
-                    .nth(1)?
-                    .split_whitespace()
-                    .next()?
-                    .parse::<u64>()
-                    .ok()
-            })
-            .max();
-        if newest.is_some_and(|g| g >= generation) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "core 0 never got snapshot {generation}; log:\n{log}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    proxy
+        .wait_for_log(&format!("core 0 with snapshot {generation}"), |log| {
+            log.lines()
+                .filter(|l| l.contains("snapshot received") && l.contains("core=0"))
+                .filter_map(|l| {
+                    l.split("generation=")
+                        .nth(1)?
+                        .split_whitespace()
+                        .next()?
+                        .parse::<u64>()
+                        .ok()
+                })
+                .any(|g| g >= generation)
+        })
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,20 +61,13 @@ async fn readyz_turns_ready_with_the_first_snapshot() {
     let (code, body) = probe(probes, "/readyz").await;
     assert_eq!(code, 500, "not ready before the first snapshot: {body}");
     env.sim.set_latency(Duration::ZERO);
-    core_has_generation(&proxy, 1).await;
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        let (code, body) = probe(probes, "/readyz/").await;
-        if code == 200 {
-            assert_eq!(body, "ok");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "ready once the snapshot is published: {code} {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // The control plane marks itself ready before it logs the publication.
+    proxy
+        .wait_for_log("the first snapshot published", |log| {
+            log.contains("ownership snapshot published")
+        })
+        .await;
+    assert_eq!(probe(probes, "/readyz/").await, (200, "ok".to_string()));
     assert_eq!(probe(probes, "/other").await.0, 404);
 }
 

@@ -1,5 +1,5 @@
 //! The health probe server (`--health-probe-addr`, Go's `:8081`): `/healthz` answers `ok` while the process
-//! runs; `/readyz` answers `ok` once the first ownership snapshot reached the cores (the data plane accepts before
+//! runs; `/readyz` answers `ok` once the first ownership snapshot has been sent to the cores (the data plane accepts before
 //! the control plane starts), else 500 — so a replica takes traffic only when it can filter. Both also with the
 //! trailing slash the Helm chart uses.
 

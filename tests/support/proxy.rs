@@ -9,6 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::sync::watch;
 
 use super::Env;
 
@@ -37,6 +38,8 @@ pub struct Proxy {
     pub ca_pem: String,
     /// Where `/healthz` and `/readyz` are served.
     pub probes: Option<SocketAddr>,
+    /// Counts the lines copied to `proxy.log`; changes with every new line.
+    log_lines: watch::Receiver<u64>,
 }
 
 impl Proxy {
@@ -68,9 +71,10 @@ impl Proxy {
             .env("RUST_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(dir.join("proxy.log")).unwrap())
+            .stderr(Stdio::piped())
             .kill_on_drop(true);
         let mut child = cmd.spawn().expect("capsule-proxy starts");
+        let log_lines = copy_log(child.stderr.take().unwrap(), dir.join("proxy.log"));
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let line = tokio::time::timeout(START_DEADLINE, lines.next_line())
@@ -96,6 +100,7 @@ impl Proxy {
             dir,
             ca_pem: cert,
             probes,
+            log_lines,
         }
     }
 
@@ -108,6 +113,26 @@ impl Proxy {
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id().expect("the proxy is running")
+    }
+
+    /// Waits until the proxy's log satisfies `pred` (checked at every new line), within the start deadline.
+    pub async fn wait_for_log(&self, what: &str, pred: impl Fn(&str) -> bool) {
+        let mut lines = self.log_lines.clone();
+        let waiting = async {
+            loop {
+                if pred(&self.log()) {
+                    return;
+                }
+                if lines.changed().await.is_err() {
+                    // The proxy exited: its log is complete.
+                    assert!(pred(&self.log()), "the proxy exited before its log showed {what}");
+                    return;
+                }
+            }
+        };
+        if tokio::time::timeout(START_DEADLINE, waiting).await.is_err() {
+            panic!("the proxy's log never showed {what}:\n{}", self.log());
+        }
     }
 
     /// The proxy's stderr so far.
@@ -151,6 +176,21 @@ impl Proxy {
             .and_then(|v| v.parse().ok())
             .expect("VmHWM in /proc/<pid>/status")
     }
+}
+
+/// Copies the proxy's stderr into `path` line by line, counting lines in the returned channel.
+fn copy_log(stderr: tokio::process::ChildStderr, path: PathBuf) -> watch::Receiver<u64> {
+    let (tx, rx) = watch::channel(0);
+    let mut file = std::fs::File::create(&path).unwrap();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            use std::io::Write;
+            let _ = writeln!(file, "{line}");
+            tx.send_modify(|n| *n += 1);
+        }
+    });
+    rx
 }
 
 fn read_log(dir: &Path) -> String {
