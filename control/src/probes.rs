@@ -1,7 +1,7 @@
 //! The health probe server (`--health-probe-addr`, Go's `:8081`): `/healthz` answers `ok` while the process
-//! runs; `/readyz` answers `ok` once the first ownership snapshot has been sent to the cores (the data plane accepts before
-//! the control plane starts), else 500 — so a replica takes traffic only when it can filter. Both also with the
-//! trailing slash the Helm chart uses.
+//! runs; `/readyz` answers `ok` once the first ownership snapshot has been sent to the cores (the data plane
+//! accepts before the control plane starts), else 500 — so a replica takes traffic only when it can filter.
+//! Both also with the trailing slash the Helm chart uses.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
