@@ -12,61 +12,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
+pub use capsule_proxy_policy::review::{AccessQuestion, LookupError, Pending, TokenIdentity};
+use capsule_proxy_policy::review::{Reply, pending};
 use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec};
 use kube::api::PostParams;
 use kube::{Api, Client};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
-
-/// Who a token belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenIdentity {
-    /// `status.user.username`.
-    pub user: String,
-    /// `status.user.groups`.
-    pub groups: Vec<String>,
-    /// `status.user.uid`.
-    pub uid: Option<String>,
-    /// `status.user.extra`.
-    pub extra: Vec<(String, Vec<String>)>,
-}
-
-/// Why a look-up has no positive answer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LookupError {
-    /// The API server says the token is not valid.
-    #[error("the token is not valid: {0}")]
-    Unauthenticated(String),
-    /// The review could not be made (API server unreachable, proxy not allowed, …).
-    #[error("the review could not be made: {0}")]
-    Unavailable(String),
-    /// The identity service is gone (process shutting down).
-    #[error("the identity service is not running")]
-    Closed,
-}
-
-/// A SubjectAccessReview question: may `user` (with `groups`) do `verb` on the resource?
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct AccessQuestion {
-    /// The user.
-    pub user: String,
-    /// Its groups.
-    pub groups: Vec<String>,
-    /// The verb (`impersonate`, `list`, …).
-    pub verb: String,
-    /// API group (`""` for core).
-    pub group: String,
-    /// API version (may be empty).
-    pub version: String,
-    /// Resource (plural).
-    pub resource: String,
-    /// Namespace (empty for cluster scope).
-    pub namespace: String,
-    /// Object name (empty for all).
-    pub name: String,
-}
 
 /// Cache lifetimes and size.
 #[derive(Debug, Clone, Copy)]
@@ -96,44 +49,17 @@ impl Default for IdentityCacheConfig {
     }
 }
 
-/// An answer on its way.
-#[derive(Debug)]
-pub struct Pending<V> {
-    rx: Receiver<Result<V, LookupError>>,
-}
-
-impl<V> Pending<V> {
-    /// The answer if it has arrived (an abandoned question answers [`LookupError::Closed`]); `Err(self)` while
-    /// it has not.
-    pub fn try_take(self) -> Result<Result<V, LookupError>, Self> {
-        match self.rx.try_recv() {
-            Ok(answer) => Ok(answer),
-            Err(TryRecvError::Empty) => Err(self),
-            Err(TryRecvError::Disconnected) => Ok(Err(LookupError::Closed)),
-        }
-    }
-
-    /// Blocks the calling thread until the answer arrives or `timeout` passes (not for data-plane cores).
-    pub fn wait(self, timeout: Duration) -> Option<Result<V, LookupError>> {
-        match self.rx.recv_timeout(timeout) {
-            Ok(answer) => Some(answer),
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => None,
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => Some(Err(LookupError::Closed)),
-        }
-    }
-}
-
 type TokenAnswer = Result<Arc<TokenIdentity>, LookupError>;
 type AccessAnswer = Result<bool, LookupError>;
 
 enum Question {
     Token {
         token: String,
-        reply: Sender<TokenAnswer>,
+        reply: Reply<Arc<TokenIdentity>>,
     },
     Access {
         question: AccessQuestion,
-        reply: Sender<AccessAnswer>,
+        reply: Reply<bool>,
     },
     TokenDone {
         key: [u8; 32],
@@ -161,25 +87,25 @@ impl std::fmt::Debug for IdentityClient {
 impl IdentityClient {
     /// Who `token` belongs to (a cached TokenReview).
     pub fn review_token(&self, token: &str) -> Pending<Arc<TokenIdentity>> {
-        let (reply, rx) = crossbeam_channel::bounded(1);
+        let (reply, answer) = pending();
         if let Err(mpsc::error::SendError(Question::Token { reply, .. })) = self.tx.send(Question::Token {
             token: token.to_string(),
             reply,
         }) {
             let _ = reply.send(Err(LookupError::Closed));
         }
-        Pending { rx }
+        answer
     }
 
     /// Whether the access in `question` is allowed (a cached SubjectAccessReview).
     pub fn review_access(&self, question: AccessQuestion) -> Pending<bool> {
-        let (reply, rx) = crossbeam_channel::bounded(1);
+        let (reply, answer) = pending();
         if let Err(mpsc::error::SendError(Question::Access { reply, .. })) =
             self.tx.send(Question::Access { question, reply })
         {
             let _ = reply.send(Err(LookupError::Closed));
         }
-        Pending { rx }
+        answer
     }
 }
 
@@ -245,9 +171,9 @@ pub(crate) struct IdentityService {
     client: Client,
     config: IdentityCacheConfig,
     tokens: Cache<[u8; 32], TokenAnswer>,
-    token_waiters: HashMap<[u8; 32], Vec<Sender<TokenAnswer>>>,
+    token_waiters: HashMap<[u8; 32], Vec<Reply<Arc<TokenIdentity>>>>,
     access: Cache<AccessQuestion, AccessAnswer>,
-    access_waiters: HashMap<AccessQuestion, Vec<Sender<AccessAnswer>>>,
+    access_waiters: HashMap<AccessQuestion, Vec<Reply<bool>>>,
     stats: Arc<std::sync::Mutex<IdentityStats>>,
 }
 
@@ -387,6 +313,7 @@ async fn access_review(client: Client, question: &AccessQuestion) -> AccessAnswe
                 resource: Some(question.resource.clone()),
                 namespace: non_empty(&question.namespace),
                 name: non_empty(&question.name),
+                subresource: non_empty(&question.subresource),
                 ..Default::default()
             }),
             ..Default::default()

@@ -9,7 +9,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use capsule_proxy_policy::ApiCredential;
-use capsule_proxy_policy::cluster_objects::ClusterObjectRecord;
+use capsule_proxy_policy::cluster_objects::{ClusterObjectRecord, OwnerRecord};
 use capsule_proxy_policy::index::Index;
 use capsule_proxy_policy::model::{
     CapsuleConfigurationRecord, GlobalProxySettingsRecord, LegacyKind, ProxySettingRecord, TenantRecord,
@@ -441,6 +441,10 @@ fn object_record<K: kube::Resource>(meta: &PartialObjectMeta<K>) -> ClusterObjec
     ClusterObjectRecord {
         name: meta.name_any(),
         labels: meta.labels().clone().into_iter().collect(),
+        owner: meta.owner_references().first().map(|o| OwnerRecord {
+            kind: o.kind.clone(),
+            name: o.name.clone(),
+        }),
     }
 }
 

@@ -1,10 +1,35 @@
-//! Names and labels of the cluster-scoped objects the legacy routes filter by (nodes, storage / ingress /
-//! priority / runtime classes, persistent volumes), as the control plane's metadata-only watches see them.
+//! Names and labels of the cluster-scoped objects the filtered routes decide on (namespaces, nodes, storage /
+//! ingress / priority / runtime classes, persistent volumes), as the control plane's metadata-only watches see
+//! them.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::model::LegacyKind;
+
+/// The kinds of cluster-scoped objects the control plane watches (metadata only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ObjectKind {
+    /// `namespaces` (the namespace get route and the 403→404 namespace gate).
+    Namespaces,
+    /// One of the legacy kinds.
+    Legacy(LegacyKind),
+}
+
+impl From<LegacyKind> for ObjectKind {
+    fn from(kind: LegacyKind) -> Self {
+        Self::Legacy(kind)
+    }
+}
+
+/// The first `metadata.ownerReferences` entry of an object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnerRecord {
+    /// `kind` (`Tenant` for Capsule namespaces).
+    pub kind: String,
+    /// `name`.
+    pub name: String,
+}
 
 /// What a watch reports of one object.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -13,6 +38,8 @@ pub struct ClusterObjectRecord {
     pub name: String,
     /// `metadata.labels`.
     pub labels: BTreeMap<String, String>,
+    /// The first owner reference, if any (Go's namespace get reads `ownerReferences[0]`).
+    pub owner: Option<OwnerRecord>,
 }
 
 /// The objects of one kind, by name; shared between the index and its snapshots until it changes.
@@ -21,12 +48,13 @@ pub type KindObjects = Arc<BTreeMap<String, ClusterObjectRecord>>;
 /// The listed objects per kind; a kind is present once its watch has listed it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClusterObjects {
-    by_kind: BTreeMap<LegacyKind, KindObjects>,
+    by_kind: BTreeMap<ObjectKind, KindObjects>,
 }
 
 impl ClusterObjects {
     /// Adds or replaces an object; `true` if that changed anything.
-    pub fn apply(&mut self, kind: LegacyKind, object: ClusterObjectRecord) -> bool {
+    pub fn apply(&mut self, kind: impl Into<ObjectKind>, object: ClusterObjectRecord) -> bool {
+        let kind = kind.into();
         let objects = self.by_kind.entry(kind).or_default();
         if objects.get(&object.name) == Some(&object) {
             return false;
@@ -36,7 +64,8 @@ impl ClusterObjects {
     }
 
     /// Removes an object; `true` if it was there.
-    pub fn delete(&mut self, kind: LegacyKind, name: &str) -> bool {
+    pub fn delete(&mut self, kind: impl Into<ObjectKind>, name: &str) -> bool {
+        let kind = kind.into();
         match self.by_kind.get_mut(&kind) {
             Some(objects) if objects.contains_key(name) => {
                 Arc::make_mut(objects).remove(name);
@@ -47,7 +76,8 @@ impl ClusterObjects {
     }
 
     /// Replaces every object of `kind` (after a list) and marks the kind listed; `true` if that changed anything.
-    pub fn reset(&mut self, kind: LegacyKind, objects: Vec<ClusterObjectRecord>) -> bool {
+    pub fn reset(&mut self, kind: impl Into<ObjectKind>, objects: Vec<ClusterObjectRecord>) -> bool {
+        let kind = kind.into();
         let next: BTreeMap<String, ClusterObjectRecord> =
             objects.into_iter().map(|o| (o.name.clone(), o)).collect();
         if self.by_kind.get(&kind).is_some_and(|current| **current == next) {
@@ -58,18 +88,21 @@ impl ClusterObjects {
     }
 
     /// Whether `kind` has been listed.
-    pub fn is_listed(&self, kind: LegacyKind) -> bool {
-        self.by_kind.contains_key(&kind)
+    pub fn is_listed(&self, kind: impl Into<ObjectKind>) -> bool {
+        self.by_kind.contains_key(&kind.into())
     }
 
     /// The objects of `kind` sorted by name; `None` until the kind has been listed.
-    pub fn of_kind(&self, kind: LegacyKind) -> Option<impl ExactSizeIterator<Item = &ClusterObjectRecord>> {
-        self.by_kind.get(&kind).map(|objects| objects.values())
+    pub fn of_kind(
+        &self,
+        kind: impl Into<ObjectKind>,
+    ) -> Option<impl ExactSizeIterator<Item = &ClusterObjectRecord>> {
+        self.by_kind.get(&kind.into()).map(|objects| objects.values())
     }
 
     /// The object of `kind` named `name`.
-    pub fn get(&self, kind: LegacyKind, name: &str) -> Option<&ClusterObjectRecord> {
-        self.by_kind.get(&kind)?.get(name)
+    pub fn get(&self, kind: impl Into<ObjectKind>, name: &str) -> Option<&ClusterObjectRecord> {
+        self.by_kind.get(&kind.into())?.get(name)
     }
 }
 
@@ -81,6 +114,7 @@ mod tests {
         ClusterObjectRecord {
             name: name.into(),
             labels: BTreeMap::from([("pool".to_string(), pool.to_string())]),
+            owner: None,
         }
     }
 

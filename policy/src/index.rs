@@ -20,10 +20,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::cluster_objects::{ClusterObjectRecord, ClusterObjects};
-use crate::model::{
-    CapsuleConfigurationRecord, GlobalProxySettingsRecord, LegacyKind, ProxySettingRecord, TenantRecord,
-};
+use crate::cluster_objects::{ClusterObjectRecord, ClusterObjects, ObjectKind};
+use crate::discovery::ApiResources;
+use crate::model::{CapsuleConfigurationRecord, GlobalProxySettingsRecord, ProxySettingRecord, TenantRecord};
 use crate::snapshot::{self, CapsuleUsers, GlobalView, ProxySettingView, Snapshot, TenantView};
 
 /// The state of the watched Capsule objects. Owned and updated by the control plane; [`Index::snapshot`] turns
@@ -37,8 +36,10 @@ pub struct Index {
     /// GlobalProxySettings by name.
     global_proxy_settings: BTreeMap<String, GlobalView>,
     capsule_users: Arc<CapsuleUsers>,
-    /// Names and labels of nodes, classes and persistent volumes.
+    /// Names and labels of namespaces, nodes, classes and persistent volumes.
     objects: ClusterObjects,
+    /// What discovery last said.
+    api_resources: Arc<ApiResources>,
     /// Bumped by every change.
     revision: u64,
     /// `revision + 1` when last built or taken, 0 before.
@@ -164,23 +165,31 @@ impl Index {
         }
     }
 
-    /// Adds or replaces a cluster-scoped object (node, class, persistent volume).
-    pub fn apply_object(&mut self, kind: LegacyKind, object: ClusterObjectRecord) {
+    /// Adds or replaces a cluster-scoped object (namespace, node, class, persistent volume).
+    pub fn apply_object(&mut self, kind: impl Into<ObjectKind>, object: ClusterObjectRecord) {
         if self.objects.apply(kind, object) {
             self.bump();
         }
     }
 
     /// Removes a cluster-scoped object.
-    pub fn delete_object(&mut self, kind: LegacyKind, name: &str) {
+    pub fn delete_object(&mut self, kind: impl Into<ObjectKind>, name: &str) {
         if self.objects.delete(kind, name) {
             self.bump();
         }
     }
 
     /// Replaces every object of `kind` (after a list) and marks the kind listed.
-    pub fn reset_objects(&mut self, kind: LegacyKind, objects: Vec<ClusterObjectRecord>) {
+    pub fn reset_objects(&mut self, kind: impl Into<ObjectKind>, objects: Vec<ClusterObjectRecord>) {
         if self.objects.reset(kind, objects) {
+            self.bump();
+        }
+    }
+
+    /// Replaces what discovery says (after a discovery run).
+    pub fn set_api_resources(&mut self, resources: ApiResources) {
+        if *self.api_resources != resources {
+            self.api_resources = Arc::new(resources);
             self.bump();
         }
     }
@@ -217,6 +226,7 @@ impl Index {
             self.global_proxy_settings.values(),
         );
         snapshot.set_cluster_objects(self.objects.clone());
+        snapshot.set_api_resources(Arc::clone(&self.api_resources));
         snapshot
     }
 

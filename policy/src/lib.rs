@@ -20,9 +20,11 @@ pub mod bearer;
 pub mod cidr;
 pub mod cluster_objects;
 pub mod credential;
+pub mod discovery;
 pub mod identity;
 pub mod index;
 pub mod model;
+pub mod review;
 pub mod snapshot;
 pub mod xfcc;
 

@@ -34,7 +34,8 @@ pub use proxy_tenants::{GLOBAL_TENANT, GrantOrigin, ProxyTenant, ProxyTenants};
 pub use view::TenantView;
 pub(crate) use view::{CapsuleUsers, GlobalView, ProxySettingView};
 
-use crate::cluster_objects::ClusterObjects;
+use crate::cluster_objects::{ClusterObjectRecord, ClusterObjects, ObjectKind};
+use crate::discovery::ApiResources;
 use crate::model::SubjectKind;
 
 /// The prefix of service-account user names; such callers are looked up as `ServiceAccount` owners.
@@ -54,8 +55,10 @@ pub struct Snapshot {
     tenant_by_namespace: HashMap<Arc<str>, TenantId>,
     /// Per owner kind (see [`kind_slot`]): owner name → its grants.
     grants: [HashMap<Arc<str>, KeyGrants>; 3],
-    /// Names and labels of nodes, classes and persistent volumes (shared with the index).
+    /// Names and labels of namespaces, nodes, classes and persistent volumes (shared with the index).
     objects: ClusterObjects,
+    /// What discovery said (shared with the index).
+    api_resources: Arc<ApiResources>,
 }
 
 /// The slot of `kind` in [`Snapshot::grants`].
@@ -79,6 +82,7 @@ impl Snapshot {
             tenant_by_namespace: HashMap::new(),
             grants: Default::default(),
             objects: ClusterObjects::default(),
+            api_resources: Arc::default(),
         }
     }
 
@@ -150,6 +154,20 @@ impl Snapshot {
     /// Names and labels of the listed nodes, classes and persistent volumes.
     pub fn cluster_objects(&self) -> &ClusterObjects {
         &self.objects
+    }
+
+    /// The namespace `name`, as the namespace watch last saw it.
+    pub fn namespace(&self, name: &str) -> Option<&ClusterObjectRecord> {
+        self.objects.get(ObjectKind::Namespaces, name)
+    }
+
+    /// What discovery said: the preferred versions' resources.
+    pub fn api_resources(&self) -> &ApiResources {
+        &self.api_resources
+    }
+
+    pub(crate) fn set_api_resources(&mut self, resources: Arc<ApiResources>) {
+        self.api_resources = resources;
     }
 
     pub(crate) fn set_cluster_objects(&mut self, objects: ClusterObjects) {

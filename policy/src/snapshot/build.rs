@@ -60,6 +60,7 @@ pub(crate) fn build<'a>(
         tenants,
         tenant_by_namespace,
         objects: Default::default(),
+        api_resources: Default::default(),
         grants: keys.0.map(|by_name| {
             by_name
                 .into_iter()
