@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use capsule_proxy_dataplane::codec::Limits;
+use capsule_proxy_dataplane::config::FilterConfig;
 use capsule_proxy_dataplane::{
     AuthConfig, AuthMethod, ClientTimeouts, DataplaneConfig, DriverChoice, ServingTls, UpstreamConfig,
 };
@@ -109,6 +110,7 @@ pub fn dataplane_config(args: &Args, access: &ClusterAccess) -> Result<Dataplane
             idle: (!args.client_idle_timeout.is_zero()).then_some(args.client_idle_timeout),
             tls_handshake: args.tls_handshake_timeout,
         },
+        filter: FilterConfig::default(),
     })
 }
 

@@ -27,6 +27,51 @@ pub struct DataplaneConfig {
     pub limits: Limits,
     /// Client-side timeouts.
     pub timeouts: ClientTimeouts,
+    /// Which callers and requests are filtered, and how.
+    pub filter: FilterConfig,
+}
+
+/// Capsule filtering settings: who is never filtered, how caller impersonation is treated, feature gates.
+#[derive(Debug, Clone)]
+pub struct FilterConfig {
+    /// `--ignored-username`: callers with exactly these user names pass through.
+    pub ignored_usernames: Vec<String>,
+    /// `--ignored-user-group`: callers in any of these groups pass through.
+    pub ignored_user_groups: Vec<String>,
+    /// `--impersonation-group-regexp`: only `Impersonate-Group` values matching it are kept.
+    pub impersonation_group_regexp: Option<regex::Regex>,
+    /// `--ignored-impersonation-group`: the fragments joined with `|`; matching `Impersonate-Group` values are
+    /// dropped (after the regexp above).
+    pub ignored_impersonation_groups: Option<regex::Regex>,
+    /// `--allowed-paths`: exact paths never filtered (still authenticated and forwarded as the caller).
+    pub allowed_paths: Vec<String>,
+    /// Feature gate `ProxyClusterScoped`: generic cluster-scoped routes instead of the legacy ones.
+    pub cluster_scoped: bool,
+    /// Feature gate `SkipImpersonationReview`: caller `Impersonate-*` headers are trusted without review.
+    pub skip_impersonation_review: bool,
+    /// Most time a request waits for a TokenReview, SubjectAccessReview or object read.
+    pub review_timeout: Duration,
+    /// How long a core reuses a TokenReview answer (positive, negative) without asking the control plane.
+    pub token_cache_ttl: (Duration, Duration),
+    /// Largest response body rewritten in memory (SelfSubjectAccessReview / SelfSubjectRulesReview).
+    pub max_rewrite_bytes: usize,
+}
+
+impl Default for FilterConfig {
+    fn default() -> Self {
+        Self {
+            ignored_usernames: Vec::new(),
+            ignored_user_groups: Vec::new(),
+            impersonation_group_regexp: None,
+            ignored_impersonation_groups: None,
+            allowed_paths: Vec::new(),
+            cluster_scoped: false,
+            skip_impersonation_review: false,
+            review_timeout: Duration::from_secs(10),
+            token_cache_ttl: (Duration::from_secs(10), Duration::from_secs(2)),
+            max_rewrite_bytes: 4 << 20,
+        }
+    }
 }
 
 /// Which I/O driver the cores run.

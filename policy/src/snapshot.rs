@@ -41,6 +41,9 @@ use crate::model::SubjectKind;
 /// The prefix of service-account user names; such callers are looked up as `ServiceAccount` owners.
 pub const SERVICE_ACCOUNT_PREFIX: &str = "system:serviceaccount:";
 
+/// The label Capsule puts on every namespace of a tenant, valued with the tenant's name.
+pub const TENANT_LABEL: &str = "capsule.clastix.io/tenant";
+
 /// A tenant's position in [`Snapshot::tenants`].
 pub(crate) type TenantId = u32;
 
@@ -159,6 +162,29 @@ impl Snapshot {
     /// The namespace `name`, as the namespace watch last saw it.
     pub fn namespace(&self, name: &str) -> Option<&ClusterObjectRecord> {
         self.objects.get(ObjectKind::Namespaces, name)
+    }
+
+    /// Whether the namespaces labelled `capsule.clastix.io/tenant=<tenant>` are exactly the tenant's
+    /// `status.namespaces`, so that a selector on that label is equivalent to the list of names. False until
+    /// namespaces have been listed, and for names that are not valid label values.
+    pub fn tenant_label_exact(&self, tenant: &str) -> bool {
+        let Some(view) = self.tenant(tenant) else {
+            return false;
+        };
+        if tenant.len() > 63 || !self.objects.is_listed(ObjectKind::Namespaces) {
+            return false;
+        }
+        let labelled =
+            |ns: &ClusterObjectRecord| ns.labels.get(TENANT_LABEL).is_some_and(|value| value == tenant);
+        let listed = view
+            .namespaces()
+            .iter()
+            .all(|ns| self.namespace(ns).is_some_and(labelled));
+        listed
+            && self
+                .objects
+                .of_kind(ObjectKind::Namespaces)
+                .is_some_and(|all| all.filter(|ns| labelled(ns)).count() == view.namespaces().len())
     }
 
     /// What discovery said: the preferred versions' resources.
