@@ -1,10 +1,12 @@
-//! The identity service: TokenReview and SubjectAccessReview look-ups for the data plane, cached and
-//! single-flight.
+//! The identity service: TokenReview, SubjectAccessReview and object-label look-ups for the data plane, cached
+//! and single-flight; [`IdentityClient`] is the control plane's [`Reviewer`].
 //!
 //! Any thread may ask ([`IdentityClient`] is `Send + Sync`); answers come back on a one-shot channel that the
 //! asker polls ([`Pending::try_take`]) or blocks on ([`Pending::wait`]), so no runtime's waker crosses threads.
 //! A token is cached under its SHA-256 (never in clear) for the success TTL — never past the JWT's own `exp` —
-//! or the failure TTL; concurrent misses for one token share one TokenReview.
+//! or the failure TTL; concurrent misses for one token share one TokenReview. An object's labels back a
+//! per-request decision, so they are read live and cached for at most [`IdentityCacheConfig::object_ttl`]
+//! (one second); concurrent reads of one path share one GET. Failures to reach the API server are never cached.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -12,14 +14,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-pub use capsule_proxy_policy::review::{AccessQuestion, LookupError, Pending, TokenIdentity};
+pub use capsule_proxy_policy::review::{
+    AccessQuestion, LookupError, ObjectLookup, Pending, Reviewer, TokenIdentity,
+};
 use capsule_proxy_policy::review::{Reply, pending};
-use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
-use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec};
-use kube::api::PostParams;
-use kube::{Api, Client};
+use kube::Client;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
+
+use crate::reviews::{self, AccessAnswer, ObjectAnswer, TokenAnswer};
 
 /// Cache lifetimes and size.
 #[derive(Debug, Clone, Copy)]
@@ -32,25 +35,25 @@ pub struct IdentityCacheConfig {
     pub access_ttl: Duration,
     /// How long a denied access review is reused.
     pub access_negative_ttl: Duration,
+    /// How long an object's labels (or its absence) are reused: they back per-request decisions, so briefly.
+    pub object_ttl: Duration,
     /// Most cached entries per cache; the oldest go first.
     pub max_entries: usize,
 }
 
 impl Default for IdentityCacheConfig {
-    /// kube-apiserver's webhook cache defaults: tokens 2m / 10s, authorization 5m / 30s.
+    /// kube-apiserver's webhook cache defaults: tokens 2m / 10s, authorization 5m / 30s; object labels 1s.
     fn default() -> Self {
         Self {
             token_ttl: Duration::from_secs(120),
             token_negative_ttl: Duration::from_secs(10),
             access_ttl: Duration::from_secs(300),
             access_negative_ttl: Duration::from_secs(30),
+            object_ttl: Duration::from_secs(1),
             max_entries: 65_536,
         }
     }
 }
-
-type TokenAnswer = Result<Arc<TokenIdentity>, LookupError>;
-type AccessAnswer = Result<bool, LookupError>;
 
 enum Question {
     Token {
@@ -69,6 +72,14 @@ enum Question {
     AccessDone {
         question: AccessQuestion,
         answer: AccessAnswer,
+    },
+    Object {
+        path: String,
+        reply: Reply<ObjectLookup>,
+    },
+    ObjectDone {
+        path: String,
+        answer: ObjectAnswer,
     },
 }
 
@@ -106,6 +117,33 @@ impl IdentityClient {
             let _ = reply.send(Err(LookupError::Closed));
         }
         answer
+    }
+
+    /// The labels of the object at the API path `path` (`/api/v1/nodes/n`), read as the proxy with a
+    /// metadata-only GET: `NotFound` on 404, [`LookupError::Unavailable`] when it cannot be read.
+    pub fn object_labels(&self, path: &str) -> Pending<ObjectLookup> {
+        let (reply, answer) = pending();
+        if let Err(mpsc::error::SendError(Question::Object { reply, .. })) = self.tx.send(Question::Object {
+            path: path.to_string(),
+            reply,
+        }) {
+            let _ = reply.send(Err(LookupError::Closed));
+        }
+        answer
+    }
+}
+
+impl Reviewer for IdentityClient {
+    fn review_token(&self, token: &str) -> Pending<Arc<TokenIdentity>> {
+        IdentityClient::review_token(self, token)
+    }
+
+    fn review_access(&self, question: AccessQuestion) -> Pending<bool> {
+        IdentityClient::review_access(self, question)
+    }
+
+    fn object_labels(&self, path: &str) -> Pending<ObjectLookup> {
+        IdentityClient::object_labels(self, path)
     }
 }
 
@@ -174,6 +212,8 @@ pub(crate) struct IdentityService {
     token_waiters: HashMap<[u8; 32], Vec<Reply<Arc<TokenIdentity>>>>,
     access: Cache<AccessQuestion, AccessAnswer>,
     access_waiters: HashMap<AccessQuestion, Vec<Reply<bool>>>,
+    objects: Cache<String, ObjectAnswer>,
+    object_waiters: HashMap<String, Vec<Reply<ObjectLookup>>>,
     stats: Arc<std::sync::Mutex<IdentityStats>>,
 }
 
@@ -191,6 +231,8 @@ pub(crate) fn spawn(
         token_waiters: HashMap::new(),
         access: Cache::new(config.max_entries),
         access_waiters: HashMap::new(),
+        objects: Cache::new(config.max_entries),
+        object_waiters: HashMap::new(),
         stats: Arc::clone(&stats),
     };
     tokio::spawn(service.run(rx, tx.clone()));
@@ -215,7 +257,7 @@ impl IdentityService {
                         self.token_waiters.insert(key, vec![reply]);
                         let (client, config, tx) = (self.client.clone(), self.config, tx.clone());
                         tokio::spawn(async move {
-                            let answer = token_review(client, &token).await;
+                            let answer = reviews::token_review(client, &token).await;
                             let expires = token_expiry(&token, &answer, &config, Instant::now());
                             let _ = tx.send(Question::TokenDone { key, answer, expires });
                         });
@@ -242,7 +284,7 @@ impl IdentityService {
                         self.access_waiters.insert(question.clone(), vec![reply]);
                         let (client, tx) = (self.client.clone(), tx.clone());
                         tokio::spawn(async move {
-                            let answer = access_review(client, &question).await;
+                            let answer = reviews::access_review(client, &question).await;
                             let _ = tx.send(Question::AccessDone { question, answer });
                         });
                     }
@@ -261,6 +303,35 @@ impl IdentityService {
                         let _ = waiter.send(answer.clone());
                     }
                 }
+                Question::Object { path, reply } => {
+                    if let Some(answer) = self.objects.get(&path, now) {
+                        self.count(|s| s.hits += 1);
+                        let _ = reply.send(answer);
+                    } else if let Some(waiters) = self.object_waiters.get_mut(&path) {
+                        waiters.push(reply);
+                        self.count(|s| s.joined += 1);
+                    } else {
+                        self.count(|s| s.misses += 1);
+                        self.object_waiters.insert(path.clone(), vec![reply]);
+                        let (client, tx) = (self.client.clone(), tx.clone());
+                        tokio::spawn(async move {
+                            let answer = reviews::object_labels(client, &path).await;
+                            let _ = tx.send(Question::ObjectDone { path, answer });
+                        });
+                    }
+                }
+                Question::ObjectDone { path, answer } => {
+                    if answer.is_ok() {
+                        self.objects.insert(
+                            path.clone(),
+                            answer.clone(),
+                            Instant::now() + self.config.object_ttl,
+                        );
+                    }
+                    for waiter in self.object_waiters.remove(&path).unwrap_or_default() {
+                        let _ = waiter.send(answer.clone());
+                    }
+                }
             }
         }
     }
@@ -270,63 +341,6 @@ impl IdentityService {
             f(&mut stats);
         }
     }
-}
-
-async fn token_review(client: Client, token: &str) -> TokenAnswer {
-    let review = TokenReview {
-        spec: TokenReviewSpec {
-            token: Some(token.to_string()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let created = Api::<TokenReview>::all(client)
-        .create(&PostParams::default(), &review)
-        .await
-        .map_err(|e| LookupError::Unavailable(e.to_string()))?;
-    let status = created.status.unwrap_or_default();
-    if let Some(error) = status.error.filter(|e| !e.is_empty()) {
-        return Err(LookupError::Unauthenticated(error));
-    }
-    if status.authenticated != Some(true) {
-        return Err(LookupError::Unauthenticated("not authenticated".into()));
-    }
-    let user = status.user.unwrap_or_default();
-    Ok(Arc::new(TokenIdentity {
-        user: user.username.unwrap_or_default(),
-        groups: user.groups.unwrap_or_default(),
-        uid: user.uid,
-        extra: user.extra.unwrap_or_default().into_iter().collect(),
-    }))
-}
-
-async fn access_review(client: Client, question: &AccessQuestion) -> AccessAnswer {
-    let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
-    let review = SubjectAccessReview {
-        spec: SubjectAccessReviewSpec {
-            user: Some(question.user.clone()),
-            groups: Some(question.groups.clone()),
-            resource_attributes: Some(ResourceAttributes {
-                verb: Some(question.verb.clone()),
-                group: Some(question.group.clone()),
-                version: non_empty(&question.version),
-                resource: Some(question.resource.clone()),
-                namespace: non_empty(&question.namespace),
-                name: non_empty(&question.name),
-                subresource: non_empty(&question.subresource),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let created = Api::<SubjectAccessReview>::all(client)
-        .create(&PostParams::default(), &review)
-        .await
-        .map_err(|e| LookupError::Unavailable(e.to_string()))?;
-    Ok(created
-        .status
-        .is_some_and(|s| s.allowed && s.denied != Some(true)))
 }
 
 /// When a token review answer stops being served from the cache: the TTL for its outcome, and never after the
@@ -403,15 +417,13 @@ mod tests {
 
     #[test]
     fn pending_answers_are_taken_once_they_arrive() {
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        let pending = Pending::<bool> { rx };
-        let pending = pending.try_take().expect_err("nothing sent yet");
+        let (tx, waiting) = pending::<bool>();
+        let waiting = waiting.try_take().expect_err("nothing sent yet");
         tx.send(Ok(true)).unwrap();
-        assert_eq!(pending.try_take().ok(), Some(Ok(true)));
+        assert_eq!(waiting.try_take().ok(), Some(Ok(true)));
 
-        let (tx, rx) = crossbeam_channel::bounded::<Result<bool, LookupError>>(1);
+        let (tx, abandoned) = pending::<bool>();
         drop(tx);
-        let abandoned = Pending::<bool> { rx };
         assert_eq!(
             abandoned.try_take().ok(),
             Some(Err(LookupError::Closed)),

@@ -1,5 +1,5 @@
-//! Starting the control thread: a tokio runtime of its own, the kube client, the watches, the index task that
-//! publishes snapshots, and the identity service.
+//! Starting the control thread: a tokio runtime of its own, the kube client, the watches, API discovery, the
+//! index task that publishes snapshots, and the identity service.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,31 +9,26 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use capsule_proxy_policy::ApiCredential;
-use capsule_proxy_policy::cluster_objects::{ClusterObjectRecord, OwnerRecord};
+use capsule_proxy_policy::cluster_objects::{ClusterObjectRecord, ObjectKind};
+use capsule_proxy_policy::discovery::ApiResources;
 use capsule_proxy_policy::index::Index;
 use capsule_proxy_policy::model::{
-    CapsuleConfigurationRecord, GlobalProxySettingsRecord, LegacyKind, ProxySettingRecord, TenantRecord,
+    CapsuleConfigurationRecord, GlobalProxySettingsRecord, ProxySettingRecord, TenantRecord,
 };
+use capsule_proxy_policy::review::Reviewer;
 use capsule_proxy_policy::snapshot::Snapshot;
-use k8s_openapi::api::core::v1::{Node, PersistentVolume};
-use k8s_openapi::api::networking::v1::IngressClass;
-use k8s_openapi::api::node::v1::RuntimeClass;
-use k8s_openapi::api::scheduling::v1::PriorityClass;
-use k8s_openapi::api::storage::v1::StorageClass;
 use kube::config::{
     AuthInfo, Cluster, Context, KubeConfigOptions, Kubeconfig, NamedAuthInfo, NamedCluster, NamedContext,
 };
-use kube::core::PartialObjectMeta;
 use kube::runtime::watcher;
 use kube::{Api, Client, Config, ResourceExt};
 use tokio::sync::mpsc;
 
 use crate::crds::{CapsuleConfiguration, GlobalProxySettings, ProxySetting, Tenant};
 use crate::identity::{self, IdentityCacheConfig, IdentityClient, IdentityStats};
-use crate::probes;
 use crate::status::ControlStatus;
-use crate::translate;
 use crate::watches::{self, Change, WatchSpec};
+use crate::{discovery, objects, probes, translate};
 
 /// How the control plane reaches kube-apiserver (the proxy's own identity).
 #[derive(Clone)]
@@ -182,6 +177,11 @@ impl Control {
         &self.identity
     }
 
+    /// The identity service as the data plane's [`Reviewer`] (token and access reviews, object labels).
+    pub fn reviewer(&self) -> Arc<dyn Reviewer> {
+        Arc::new(self.identity.clone())
+    }
+
     /// The identity service's counters.
     pub fn identity_stats(&self) -> IdentityStats {
         self.identity_stats.lock().map(|s| *s).unwrap_or_default()
@@ -234,18 +234,26 @@ async fn client(connection: &ClusterConnection) -> Result<Client, ControlError> 
     Client::try_from(config).map_err(|e| ControlError::Client(e.to_string()))
 }
 
-/// A change from one of the watches.
+/// A change from one of the watches, or a discovery result.
 #[derive(Debug)]
-enum IndexEvent {
-    Objects(LegacyKind, Change<ClusterObjectRecord, String>),
+pub(crate) enum IndexEvent {
+    Objects(ObjectKind, Change<ClusterObjectRecord, String>),
     Tenants(Box<Change<TenantRecord, String>>),
     ProxySettings(Change<ProxySettingRecord, (String, String)>),
     Globals(Change<GlobalProxySettingsRecord, String>),
     Configuration(Change<CapsuleConfigurationRecord, String>),
+    ApiResources(ApiResources),
 }
 
-/// The watched kinds, in the order of [`Synced`].
-const KINDS: usize = 4;
+/// What the first snapshot waits for: each watch's first list and the first discovery, by index.
+type Gates = [bool; GATES];
+const GATES: usize = 6;
+const TENANTS: usize = 0;
+const PROXY_SETTINGS: usize = 1;
+const GLOBALS: usize = 2;
+const CONFIGURATION: usize = 3;
+const NAMESPACES: usize = 4;
+const DISCOVERY: usize = 5;
 
 /// After a change, wait this long for more before building (a relist arrives as many events).
 const DEBOUNCE: Duration = Duration::from_millis(50);
@@ -306,54 +314,17 @@ async fn run(
         &tx,
         &status,
     );
-    // Names and labels of what the legacy routes filter, metadata only. These do not hold back the first
-    // snapshot (a kind an API server does not serve would never list); the snapshot marks each kind listed.
-    spawn_objects::<Node>(
-        "Node",
-        |c| IndexEvent::Objects(LegacyKind::Nodes, c),
-        &client,
-        &tx,
-        &status,
-    );
-    spawn_objects::<StorageClass>(
-        "StorageClass",
-        |c| IndexEvent::Objects(LegacyKind::StorageClasses, c),
-        &client,
-        &tx,
-        &status,
-    );
-    spawn_objects::<IngressClass>(
-        "IngressClass",
-        |c| IndexEvent::Objects(LegacyKind::IngressClasses, c),
-        &client,
-        &tx,
-        &status,
-    );
-    spawn_objects::<PriorityClass>(
-        "PriorityClass",
-        |c| IndexEvent::Objects(LegacyKind::PriorityClasses, c),
-        &client,
-        &tx,
-        &status,
-    );
-    spawn_objects::<RuntimeClass>(
-        "RuntimeClass",
-        |c| IndexEvent::Objects(LegacyKind::RuntimeClasses, c),
-        &client,
-        &tx,
-        &status,
-    );
-    spawn_objects::<PersistentVolume>(
-        "PersistentVolume",
-        |c| IndexEvent::Objects(LegacyKind::PersistentVolumes, c),
-        &client,
-        &tx,
-        &status,
-    );
+    objects::spawn_all(&client, &tx, &status);
+    tokio::spawn(discovery::run(
+        client.clone(),
+        IndexEvent::ApiResources,
+        tx.clone(),
+        Arc::clone(&status),
+    ));
     drop(tx);
 
     let mut index = Index::default();
-    let mut synced = [false; KINDS];
+    let mut synced: Gates = [false; GATES];
     let mut generation = 0;
     while let Some(first) = rx.recv().await {
         apply(
@@ -392,6 +363,11 @@ async fn run(
             tenants = counts.tenants,
             proxy_settings = counts.proxy_settings,
             global_proxy_settings = counts.global_proxy_settings,
+            namespaces = snapshot
+                .cluster_objects()
+                .of_kind(ObjectKind::Namespaces)
+                .map_or(0, |n| n.len()),
+            api_resources = snapshot.api_resources().iter().len(),
             "ownership snapshot published"
         );
     }
@@ -410,57 +386,28 @@ fn spawn_watch<K, R, Key>(
     tokio::spawn(watches::run(spec, tx.clone(), Arc::clone(status)));
 }
 
-fn spawn_objects<K>(
-    kind: &'static str,
-    event: fn(Change<ClusterObjectRecord, String>) -> IndexEvent,
-    client: &Client,
-    tx: &mpsc::UnboundedSender<IndexEvent>,
-    status: &Arc<ControlStatus>,
-) where
-    K: kube::Resource<Scope = k8s_openapi::ClusterResourceScope>
-        + Clone
-        + serde::de::DeserializeOwned
-        + std::fmt::Debug
-        + Send
-        + Sync
-        + 'static,
-    K::DynamicType: Default,
-{
-    let spec = WatchSpec {
-        kind,
-        api: Api::<PartialObjectMeta<K>>::all(client.clone()),
-        config: watcher::Config::default(),
-        record: object_record::<K>,
-        key: |meta: &PartialObjectMeta<K>| meta.name_any(),
-        event,
-    };
-    tokio::spawn(watches::run(spec, tx.clone(), Arc::clone(status)));
-}
-
-fn object_record<K: kube::Resource>(meta: &PartialObjectMeta<K>) -> ClusterObjectRecord {
-    ClusterObjectRecord {
-        name: meta.name_any(),
-        labels: meta.labels().clone().into_iter().collect(),
-        owner: meta.owner_references().first().map(|o| OwnerRecord {
-            kind: o.kind.clone(),
-            name: o.name.clone(),
-        }),
-    }
-}
-
-fn apply(index: &mut Index, synced: &mut [bool; KINDS], event: IndexEvent, configuration_name: &str) {
+fn apply(index: &mut Index, synced: &mut Gates, event: IndexEvent, configuration_name: &str) {
     match event {
         IndexEvent::Objects(kind, change) => match change {
             Change::Apply(object) => index.apply_object(kind, object),
             Change::Delete(name) => index.delete_object(kind, &name),
-            Change::Reset(objects) => index.reset_objects(kind, objects),
+            Change::Reset(objects) => {
+                index.reset_objects(kind, objects);
+                if kind == ObjectKind::Namespaces {
+                    synced[NAMESPACES] = true;
+                }
+            }
         },
+        IndexEvent::ApiResources(resources) => {
+            index.set_api_resources(resources);
+            synced[DISCOVERY] = true;
+        }
         IndexEvent::Tenants(change) => match *change {
             Change::Apply(record) => index.apply_tenant(record),
             Change::Delete(name) => index.delete_tenant(&name),
             Change::Reset(records) => {
                 index.reset_tenants(records);
-                synced[0] = true;
+                synced[TENANTS] = true;
             }
         },
         IndexEvent::ProxySettings(change) => match change {
@@ -468,7 +415,7 @@ fn apply(index: &mut Index, synced: &mut [bool; KINDS], event: IndexEvent, confi
             Change::Delete((namespace, name)) => index.delete_proxy_setting(&namespace, &name),
             Change::Reset(records) => {
                 index.reset_proxy_settings(records);
-                synced[1] = true;
+                synced[PROXY_SETTINGS] = true;
             }
         },
         IndexEvent::Globals(change) => match change {
@@ -476,21 +423,21 @@ fn apply(index: &mut Index, synced: &mut [bool; KINDS], event: IndexEvent, confi
             Change::Delete(name) => index.delete_global_proxy_settings(&name),
             Change::Reset(records) => {
                 index.reset_global_proxy_settings(records);
-                synced[2] = true;
+                synced[GLOBALS] = true;
             }
         },
         IndexEvent::Configuration(change) => match change {
             Change::Apply(record) => index.set_capsule_configuration(Some(record)),
             Change::Delete(_) => index.set_capsule_configuration(None),
             Change::Reset(mut records) => {
-                if records.is_empty() && !synced[3] {
+                if records.is_empty() && !synced[CONFIGURATION] {
                     tracing::warn!(
                         name = configuration_name,
                         "CapsuleConfiguration not found: no caller is a Capsule user until it exists"
                     );
                 }
                 index.set_capsule_configuration(records.pop());
-                synced[3] = true;
+                synced[CONFIGURATION] = true;
             }
         },
     }

@@ -1,6 +1,6 @@
-//! The control plane against an in-process kube-sim: snapshots follow the cluster, nothing is published
-//! before the first sync, a broken watch keeps the last snapshot and recovers, and token look-ups are
-//! single-flight.
+//! The control plane against an in-process kube-sim: snapshots follow the cluster (Capsule objects,
+//! namespaces, legacy kinds, API discovery, CRDs created later), nothing is published before the first sync,
+//! a broken watch keeps the last snapshot and recovers, and token and object-label look-ups are single-flight.
 #![allow(clippy::unwrap_used)] // test code unwraps what it built itself; a panic is the failure report
 
 use std::path::Path;
@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use capsule_proxy_control::{ClusterConnection, Control, ControlOptions, IdentityCacheConfig};
+use capsule_proxy_control::{ClusterConnection, Control, ControlOptions, IdentityCacheConfig, ObjectLookup};
 use capsule_proxy_policy::ApiCredential;
+use capsule_proxy_policy::cluster_objects::{ObjectKind, OwnerRecord};
 use capsule_proxy_policy::snapshot::Snapshot;
 use kube_sim::{Fixture, KubeSim, SimConfig};
 use serde_json::json;
@@ -111,6 +112,9 @@ async fn nothing_is_published_before_the_first_sync() {
     );
     assert!(first.is_capsule_user("alice", &["projectcapsule.dev".into()]));
     assert_eq!(alice_namespaces(&first), ["oil-dev", "oil-prod"]);
+    assert!(first.cluster_objects().is_listed(ObjectKind::Namespaces));
+    assert!(first.namespace("oil-dev").is_some());
+    assert!(first.api_resources().is_discovered());
     // The status follows right after the cores got the snapshot.
     let deadline = Instant::now() + DEADLINE;
     while !setup.control.status().is_synced() {
@@ -259,4 +263,181 @@ async fn names_and_labels_of_nodes_classes_and_volumes_are_watched() {
     // Nodes are watched from the API server, not taken from the fixture file.
     let audit = setup.sim.audit();
     assert!(audit.iter().any(|e| e.path == "/api/v1/nodes"), "{audit:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespaces_are_watched_with_labels_and_owners() {
+    let setup = setup(None).await;
+    let snapshot = wait_for(&setup.snapshots, "oil-dev is known", |s| {
+        s.namespace("oil-dev").is_some()
+    });
+    let oil_dev = snapshot.namespace("oil-dev").unwrap();
+    assert_eq!(
+        oil_dev
+            .labels
+            .get("capsule.clastix.io/tenant")
+            .map(String::as_str),
+        Some("oil")
+    );
+    assert_eq!(
+        oil_dev.owner,
+        Some(OwnerRecord {
+            kind: "Tenant".into(),
+            name: "oil".into()
+        })
+    );
+    assert_eq!(snapshot.namespace("kube-system").unwrap().owner, None);
+
+    setup
+        .sim
+        .apply(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+            "name": "gas-new", "labels": {"team": "gas"},
+            "ownerReferences": [{"apiVersion": "capsule.clastix.io/v1beta2", "kind": "Tenant", "name": "gas",
+                                 "uid": "6d1e7a0c-0000-4000-8000-00000000022b"}]}}))
+        .unwrap();
+    let added = wait_for(&setup.snapshots, "gas-new is known", |s| {
+        s.namespace("gas-new").is_some()
+    });
+    let gas_new = added.namespace("gas-new").unwrap();
+    assert_eq!(gas_new.labels.get("team").map(String::as_str), Some("gas"));
+    assert_eq!(
+        gas_new
+            .labels
+            .get("kubernetes.io/metadata.name")
+            .map(String::as_str),
+        Some("gas-new")
+    );
+    assert_eq!(gas_new.owner.as_ref().map(|o| o.name.as_str()), Some("gas"));
+
+    setup.sim.delete("v1", "Namespace", "", "gas-new").unwrap();
+    wait_for(&setup.snapshots, "gas-new is gone", |s| {
+        s.namespace("gas-new").is_none()
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_lists_the_preferred_resources() {
+    let setup = setup(None).await;
+    let snapshot = wait_for(&setup.snapshots, "discovery ran", |s| {
+        s.api_resources().is_discovered()
+    });
+    let resources = snapshot.api_resources();
+    let nodes = resources.get("", "v1", "nodes").expect("nodes");
+    assert!(!nodes.namespaced && nodes.supports("get") && nodes.supports("list"));
+    assert_eq!(nodes.kind, "Node");
+    let pods = resources.get("", "v1", "pods").expect("pods");
+    assert!(pods.namespaced && pods.supports("watch"));
+    assert!(resources.get("", "v1", "pods/log").is_none(), "no subresources");
+    let storage = resources.get("storage.k8s.io", "v1", "storageclasses").unwrap();
+    assert!(!storage.namespaced);
+    assert!(
+        resources
+            .get("capsule.clastix.io", "v1beta2", "tenants")
+            .is_some()
+    );
+    assert!(resources.is_preferred("capsule.clastix.io", "v1beta2"));
+    assert!(!resources.is_preferred("capsule.clastix.io", "v1beta1"));
+    assert!(
+        resources
+            .get("capsule.clastix.io", "v1beta1", "proxysettings")
+            .is_none(),
+        "only preferred versions"
+    );
+    let metrics = resources.get("metrics.k8s.io", "v1beta1", "nodes").unwrap();
+    assert_eq!(metrics.verbs, ["get", "list"]);
+    assert!(
+        resources
+            .get("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+            .is_some()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crd_created_later_reaches_the_api_resources() {
+    let setup = setup(None).await;
+    let before = wait_for(&setup.snapshots, "discovery ran", |s| {
+        s.api_resources().is_discovered()
+    });
+    assert!(
+        before
+            .api_resources()
+            .get("example.com", "v1", "widgets")
+            .is_none()
+    );
+    let crd = |plural: &str, kind: &str, scope: &str| {
+        json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": format!("{plural}.example.com")},
+            "spec": {
+                "group": "example.com",
+                "names": {"plural": plural, "kind": kind},
+                "scope": scope,
+                "versions": [
+                    {"name": "v1", "served": true, "storage": true},
+                    {"name": "v1alpha1", "served": true, "storage": false},
+                ],
+            },
+        })
+    };
+    setup.sim.apply(crd("widgets", "Widget", "Cluster")).unwrap();
+    setup.sim.apply(crd("gadgets", "Gadget", "Namespaced")).unwrap();
+    let after = wait_for(&setup.snapshots, "widgets and gadgets are discovered", |s| {
+        let resources = s.api_resources();
+        resources.get("example.com", "v1", "widgets").is_some()
+            && resources.get("example.com", "v1", "gadgets").is_some()
+    });
+    let resources = after.api_resources();
+    let widgets = resources.get("example.com", "v1", "widgets").unwrap();
+    assert!(!widgets.namespaced && widgets.supports("list"));
+    assert_eq!(widgets.kind, "Widget");
+    assert!(resources.get("example.com", "v1", "gadgets").unwrap().namespaced);
+    assert!(resources.get("example.com", "v1alpha1", "widgets").is_none());
+
+    setup
+        .sim
+        .delete(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            "",
+            "widgets.example.com",
+        )
+        .unwrap();
+    wait_for(&setup.snapshots, "widgets are no longer discovered", |s| {
+        s.api_resources().get("example.com", "v1", "widgets").is_none()
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_labels_are_read_live_and_single_flight() {
+    let setup = setup(Some(Duration::from_millis(100))).await;
+    let reviewer = setup.control.reviewer();
+    let path = "/api/v1/nodes/node-oil-1";
+    let pending: Vec<_> = (0..100).map(|_| reviewer.object_labels(path)).collect();
+    let missing = reviewer.object_labels("/api/v1/nodes/no-such-node");
+    let (answers, missing) = tokio::task::spawn_blocking(move || {
+        let answers: Vec<_> = pending
+            .into_iter()
+            .map(|p| p.wait(DEADLINE).expect("an answer before the deadline"))
+            .collect();
+        (
+            answers,
+            missing.wait(DEADLINE).expect("an answer before the deadline"),
+        )
+    })
+    .await
+    .unwrap();
+    for answer in answers {
+        let Ok(ObjectLookup::Found(labels)) = answer else {
+            panic!("node-oil-1 is found: {answer:?}");
+        };
+        assert_eq!(labels.get("pool").map(String::as_str), Some("oil"));
+    }
+    assert_eq!(missing, Ok(ObjectLookup::NotFound));
+    let reads: Vec<_> = setup.sim.audit().into_iter().filter(|e| e.path == path).collect();
+    assert_eq!(reads.len(), 1, "one GET for 100 concurrent look-ups: {reads:?}");
+    assert_eq!(
+        (reads[0].user.as_str(), reads[0].verb.as_str()),
+        ("system:serviceaccount:capsule-system:capsule-proxy", "get")
+    );
 }

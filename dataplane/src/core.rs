@@ -9,13 +9,17 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use capsule_proxy_policy::review::Reviewer;
 use capsule_proxy_policy::snapshot::Snapshot;
 use crossbeam_channel::Receiver;
 use rustls::ServerConfig;
 
 use crate::codec::Limits;
-use crate::config::{AuthConfig, AuthMethod, ClientTimeouts};
+use crate::config::{AuthConfig, AuthMethod, ClientTimeouts, FilterConfig};
+use crate::decide::watch_still_valid;
+use crate::identity::TokenCache;
 use crate::upstream::Pool;
+use crate::watch_end::WatchRegistry;
 
 /// How often a core drains its update channel.
 const UPDATE_POLL: Duration = Duration::from_millis(200);
@@ -31,6 +35,8 @@ pub enum CoreUpdate {
     UpstreamAddrs(Vec<SocketAddr>),
     /// A new ownership snapshot from the control plane.
     Snapshot(Arc<Snapshot>),
+    /// The control plane's look-ups (TokenReview, SubjectAccessReview, object reads), once it runs.
+    Reviewer(Arc<dyn Reviewer>),
 }
 
 /// Settings a core reads on every request; fixed at start.
@@ -50,6 +56,8 @@ pub struct Settings {
     pub response_header_timeout: Duration,
     /// Impersonated requests carry the proxy's bearer token (a token credential, not a client certificate).
     pub impersonation_needs_token: bool,
+    /// Capsule filtering settings.
+    pub filter: FilterConfig,
 }
 
 impl Settings {
@@ -61,6 +69,7 @@ impl Settings {
         path_prefix: String,
         response_header_timeout: Duration,
         impersonation_needs_token: bool,
+        filter: FilterConfig,
     ) -> Self {
         let cert_auth = auth.methods.contains(&AuthMethod::TlsCertificate);
         Self {
@@ -71,6 +80,7 @@ impl Settings {
             path_prefix,
             response_header_timeout,
             impersonation_needs_token,
+            filter,
         }
     }
 }
@@ -90,6 +100,12 @@ pub struct Core {
     pub pool: Pool,
     /// The newest ownership snapshot; `None` until the control plane has synced once.
     pub snapshot: RefCell<Option<Arc<Snapshot>>>,
+    /// The control plane's look-ups; `None` until it runs.
+    pub reviewer: RefCell<Option<Arc<dyn Reviewer>>>,
+    /// Recent token answers.
+    pub tokens: TokenCache,
+    /// Open filtered watches.
+    pub watches: Rc<WatchRegistry>,
 }
 
 impl Core {
@@ -105,8 +121,12 @@ impl Core {
                     generation = snapshot.generation(),
                     "snapshot received"
                 );
+                let filter = &self.settings.filter;
+                self.watches
+                    .revalidate(|entry| watch_still_valid(&snapshot, entry, filter));
                 *self.snapshot.borrow_mut() = Some(snapshot);
             }
+            CoreUpdate::Reviewer(reviewer) => *self.reviewer.borrow_mut() = Some(reviewer),
         }
     }
 }

@@ -6,9 +6,16 @@ use crate::codec::{
     BodyFraming, CodecError, HopByHop, Limits, Parsed, parse_response_head, write_response_head,
 };
 use crate::core::Core;
+use capsule_proxy_policy::model::ClusterResourceRule;
+use capsule_proxy_policy::self_review::{ReviewContext, rewrite_access_review, rewrite_rules_review};
+
+use crate::namespace_gate;
+use crate::plan::{ResponsePlan, SelfReviewPlan};
 use crate::relay::{BodyRelay, RelayError, WatchedRelay, relay_watching_client};
+use crate::rewrite::{LAST_CHUNK, RELIST_EVENT, finish_head, read_body, write_chunk};
 use crate::serve::{ClientConn, Next, RequestFacts, respond};
 use crate::upstream::UpstreamConn;
+use crate::watch_end::StopSignal;
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -28,7 +35,7 @@ enum HeadError {
 ///
 /// A request that is safe to repeat and has no body is retried once on a fresh connection when a pooled
 /// connection turns out to be closed.
-pub async fn forward(core: &Core, conn: &mut ClientConn, facts: &RequestFacts) -> Next {
+pub async fn forward(core: &Core, conn: &mut ClientConn, facts: &RequestFacts, plan: ResponsePlan) -> Next {
     let limits = &core.settings.limits;
     let retryable = facts.idempotent && facts.framing == BodyFraming::None;
     let mut retried = false;
@@ -117,7 +124,7 @@ pub async fn forward(core: &Core, conn: &mut ClientConn, facts: &RequestFacts) -
             }
         }
     };
-    relay_response(core, conn, upstream, facts).await
+    relay_response(core, conn, upstream, facts, plan).await
 }
 
 /// Reads until `upstream.buf` starts with a final (non-1xx, or 101) response head, passing interim
@@ -176,39 +183,105 @@ async fn read_response_head(
 }
 
 /// Writes the final response head (and the body bytes already read) to the client, then relays the rest of
-/// the body, or the upgraded stream.
+/// the body, or the upgraded stream; or, as `plan` says, answers differently.
 async fn relay_response(
     core: &Core,
     conn: &mut ClientConn,
     mut upstream: UpstreamConn,
     facts: &RequestFacts,
+    plan: ResponsePlan,
 ) -> Next {
     let limits: &Limits = &core.settings.limits;
-    let (framing, upstream_close, client_close) = {
+    let (status, framing, upstream_close, client_close, json) = {
         let Ok(Parsed::Complete { head, len }) =
             parse_response_head(upstream.buf.filled(), limits, &facts.method)
         else {
             return respond(conn, 502, "the API server sent an invalid response", facts).await;
         };
         let client_close = facts.close || head.framing == BodyFraming::UntilClose;
-        let chunked =
-            (head.framing == BodyFraming::Chunked).then_some(("Transfer-Encoding", &b"chunked"[..]));
-        let close =
-            (client_close && head.framing != BodyFraming::Tunnel).then_some(("Connection", &b"close"[..]));
+        let json = head
+            .headers
+            .get("content-type")
+            .is_some_and(|v| v.starts_with(b"application/json"));
         conn.resp.clear();
-        if let Err(e) = write_response_head(
-            &mut conn.resp,
-            head.status,
-            head.reason,
-            HopByHop::for_response(&head).forwarded(),
-            chunked.into_iter().chain(close),
-        ) {
+        let written = if let ResponsePlan::SelfReview(_) = plan {
+            // The body is rewritten: its length comes later (see `rewrite::finish_head`).
+            let fields = HopByHop::for_response(&head).forwarded().filter(|(name, _)| {
+                !name.eq_ignore_ascii_case("content-length")
+                    && !name.eq_ignore_ascii_case("content-type")
+                    && !name.eq_ignore_ascii_case("content-encoding")
+            });
+            let close = facts.close.then_some(("Connection", &b"close"[..]));
+            write_response_head(
+                &mut conn.resp,
+                head.status,
+                head.reason,
+                fields,
+                [("Content-Type", &b"application/json"[..])]
+                    .into_iter()
+                    .chain(close),
+            )
+        } else {
+            let chunked =
+                (head.framing == BodyFraming::Chunked).then_some(("Transfer-Encoding", &b"chunked"[..]));
+            let close = (client_close && head.framing != BodyFraming::Tunnel)
+                .then_some(("Connection", &b"close"[..]));
+            write_response_head(
+                &mut conn.resp,
+                head.status,
+                head.reason,
+                HopByHop::for_response(&head).forwarded(),
+                chunked.into_iter().chain(close),
+            )
+        };
+        if let Err(e) = written {
             let message = format!("the API server sent a response that cannot be relayed: {e}");
             return respond(conn, 502, &message, facts).await;
         }
-        let result = (head.framing, head.connection_close, client_close);
+        let result = (
+            head.status,
+            head.framing,
+            head.connection_close,
+            client_close,
+            json,
+        );
         upstream.buf.consume(len);
         result
+    };
+    let plan = match plan {
+        ResponsePlan::NamespaceGate if status == 403 => {
+            match namespace_gate::masked(core, &conn.gate_path).await {
+                // The upstream body is not read: the connection is dropped instead of reused.
+                Some(message) => return respond(conn, 404, &message, facts).await,
+                None => ResponsePlan::Relay,
+            }
+        }
+        ResponsePlan::SelfReview(review) => {
+            let limit = core.settings.filter.max_rewrite_bytes;
+            let body = match read_body(framing, limits, &mut upstream.stream, &mut upstream.buf, limit).await
+            {
+                Ok(body) => body,
+                Err(e) => {
+                    let message = format!("capsule-proxy cannot rewrite the review response: {e}");
+                    return respond(conn, 502, &message, facts).await;
+                }
+            };
+            let rewritten = self_review_body(&review, status, &body);
+            if finish_head(&mut conn.resp, &rewritten).is_err() {
+                return respond(
+                    conn,
+                    502,
+                    "capsule-proxy cannot rewrite the review response",
+                    facts,
+                )
+                .await;
+            }
+            if !upstream_close && framing != BodyFraming::UntilClose {
+                core.pool.checkin(upstream);
+            }
+            return finish_write(conn, facts.close).await;
+        }
+        other => other,
     };
     if framing == BodyFraming::Tunnel {
         if conn.stream.write_vec(&mut conn.resp).await.is_err() {
@@ -229,13 +302,20 @@ async fn relay_response(
         body.run(&mut upstream.stream, &mut upstream.buf, &mut conn.stream)
             .await
     } else {
-        // Open-ended bodies (watch and log streams): stop as soon as the client goes away.
+        // Open-ended bodies (watch and log streams): stop as soon as the client goes away, or when a filtered
+        // watch's ownership changes.
+        let never = StopSignal::default();
+        let stop = match &plan {
+            ResponsePlan::Watch(ticket) => ticket.signal(),
+            _ => &never,
+        };
         match relay_watching_client(
             &mut body,
             &mut upstream.stream,
             &mut upstream.buf,
             &mut conn.stream,
             &mut conn.buf,
+            stop,
         )
         .await
         {
@@ -244,8 +324,16 @@ async fn relay_response(
                 tracing::debug!(core = core.id, "client closed during a streamed response");
                 return Next::Close;
             }
+            WatchedRelay::Stopped => {
+                tracing::debug!(
+                    core = core.id,
+                    "filtered watch ended: the caller's ownership changed"
+                );
+                return end_stopped_watch(conn, framing, json, client_close).await;
+            }
         }
     };
+    drop(plan);
     if let Err(e) = relayed {
         tracing::debug!(core = core.id, error = %e, "response relay ended early");
         // The client sees the stream end without its final chunk / length: an error, not a short body.
@@ -258,5 +346,57 @@ async fn relay_response(
         Next::Close
     } else {
         Next::KeepAlive
+    }
+}
+
+/// Ends a filtered watch cleanly: a chunked JSON stream gets an `Expired` error event (so client-go lists
+/// again) and its last chunk; any other stream is closed.
+async fn end_stopped_watch(
+    conn: &mut ClientConn,
+    framing: BodyFraming,
+    json: bool,
+    client_close: bool,
+) -> Next {
+    if framing != BodyFraming::Chunked {
+        return Next::Close;
+    }
+    conn.resp.clear();
+    if json {
+        write_chunk(&mut conn.resp, RELIST_EVENT);
+    }
+    conn.resp.extend_from_slice(LAST_CHUNK);
+    finish_write(conn, client_close).await
+}
+
+async fn finish_write(conn: &mut ClientConn, close: bool) -> Next {
+    match conn.stream.write_vec(&mut conn.resp).await {
+        Ok(()) if !close => Next::KeepAlive,
+        _ => Next::Close,
+    }
+}
+
+/// The rewritten review, or the API server's own body when it is not a successful review.
+fn self_review_body(review: &SelfReviewPlan, status: u16, body: &[u8]) -> Vec<u8> {
+    if !(200..300).contains(&status) {
+        return body.to_vec();
+    }
+    let rules: Vec<&ClusterResourceRule> = review.rules.iter().collect();
+    let context = ReviewContext {
+        has_tenants: review.has_tenants,
+        cluster_scoped_gate: review.cluster_scoped_gate,
+        rules: &rules,
+        resources: review.snapshot.api_resources(),
+    };
+    let rewritten = if review.rules_review {
+        rewrite_rules_review(body, &context)
+    } else {
+        rewrite_access_review(body, &context)
+    };
+    match rewritten {
+        Ok(rewritten) => rewritten,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot rewrite a self review response; relaying it unchanged");
+            body.to_vec()
+        }
     }
 }

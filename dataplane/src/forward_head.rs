@@ -4,30 +4,59 @@
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use crate::auth::{Caller, is_impersonation_header};
+use crate::auth::is_impersonation_header;
 use crate::codec::{BodyFraming, CodecError, HopByHop, RequestHead, write_request_head};
+
+/// Who the apiserver sees a forwarded request as.
+#[derive(Debug, Clone, Copy)]
+pub enum UpstreamAuth<'a> {
+    /// The caller, with its own bearer token and any `Impersonate-*` it sent (kube-apiserver reviews those).
+    Caller,
+    /// The proxy's credentials, impersonating this identity.
+    Impersonate(Impersonated<'a>),
+    /// The proxy itself, impersonating nobody (filtered requests).
+    Proxy,
+}
+
+/// The identity of [`UpstreamAuth::Impersonate`].
+#[derive(Debug, Clone, Copy)]
+pub struct Impersonated<'a> {
+    /// `Impersonate-User`.
+    pub user: &'a str,
+    /// `Impersonate-Group`, one field each.
+    pub groups: &'a [String],
+    /// `Impersonate-Uid`.
+    pub uid: Option<&'a str>,
+    /// `Impersonate-Extra-<key>`, one field per value.
+    pub extra: &'a [(String, Vec<String>)],
+}
 
 /// What the forwarded head needs besides the caller's head.
 #[derive(Debug)]
 pub struct ForwardIdentity<'a> {
-    /// How the caller authenticated.
-    pub caller: &'a Caller<'a>,
+    /// Who the apiserver sees.
+    pub auth: UpstreamAuth<'a>,
     /// Prefix of the apiserver URL's path (`""` usually).
     pub path_prefix: &'a str,
     /// The client's address, appended to `X-Forwarded-For`.
     pub peer_ip: IpAddr,
-    /// The proxy's bearer token, used when impersonating (`None` with a client-certificate credential).
+    /// The proxy's bearer token (`None` with a client-certificate credential).
     pub proxy_token: Option<&'a str>,
-    /// The XFCC header name (dropped when impersonating).
+    /// The XFCC header name (dropped unless forwarding as the caller).
     pub xfcc_header: &'a str,
+    /// A replacement request target (path and rewritten query), without the path prefix.
+    pub target: Option<&'a str>,
+    /// Ask for JSON whatever the caller accepts (for responses the proxy rewrites).
+    pub accept_json: bool,
 }
 
 /// Appends the head to forward for `head` to `out`; `scratch` is a reused string for composed values.
 ///
 /// Dropped: hop-by-hop fields (RFC 9110 §7.6.1, keeping the upgrade pair on upgrades), `Expect` (the proxy
-/// answers `100 Continue` itself) and, when impersonating, the caller's `Authorization`, `Impersonate-*`
-/// and XFCC fields. Added: `Transfer-Encoding: chunked` for chunked bodies, `X-Forwarded-For`, and when
-/// impersonating the proxy's `Authorization` plus `Impersonate-User` / `Impersonate-Group`.
+/// answers `100 Continue` itself) and, unless forwarding as the caller, the caller's `Authorization`,
+/// `Impersonate-*` and XFCC fields. Added: `Transfer-Encoding: chunked` for chunked bodies, `X-Forwarded-For`,
+/// and unless forwarding as the caller the proxy's `Authorization` plus, when impersonating,
+/// `Impersonate-User` / `-Group` / `-Uid` / `-Extra-*`.
 pub fn write_upstream_head(
     out: &mut Vec<u8>,
     scratch: &mut String,
@@ -36,7 +65,7 @@ pub fn write_upstream_head(
 ) -> Result<(), CodecError> {
     scratch.clear();
     scratch.push_str(forward.path_prefix);
-    scratch.push_str(head.target);
+    scratch.push_str(forward.target.unwrap_or(head.target));
     let target_end = scratch.len();
     for value in head.headers.get_all("x-forwarded-for") {
         scratch.push_str(std::str::from_utf8(value).map_err(|_| CodecError::InvalidHeaderValue)?);
@@ -44,63 +73,96 @@ pub fn write_upstream_head(
     }
     let _ = write!(scratch, "{}", forward.peer_ip);
     let xff_end = scratch.len();
-    let identity = match forward.caller {
-        Caller::Bearer => None,
-        Caller::Identity(identity) => Some(identity),
-    };
-    if let (Some(_), Some(token)) = (identity, forward.proxy_token) {
+    let as_caller = matches!(forward.auth, UpstreamAuth::Caller);
+    if let (false, Some(token)) = (as_caller, forward.proxy_token) {
         scratch.push_str("Bearer ");
         scratch.push_str(token);
     }
     let target = &scratch[..target_end];
     let xff = &scratch[target_end..xff_end];
     let bearer = &scratch[xff_end..];
+    let impersonated = match forward.auth {
+        UpstreamAuth::Impersonate(identity) => Some(identity),
+        UpstreamAuth::Caller | UpstreamAuth::Proxy => None,
+    };
+    // Extra keys are rare: their field names are composed here, percent-encoded as kube-apiserver expects.
+    let extra_names: Vec<(String, &str)> = impersonated
+        .iter()
+        .flat_map(|id| id.extra.iter())
+        .flat_map(|(key, values)| values.iter().map(move |v| (extra_header_name(key), v.as_str())))
+        .collect();
 
-    let impersonating = identity.is_some();
     let fields = HopByHop::for_request(head).forwarded().filter(|(name, _)| {
-        !name.eq_ignore_ascii_case("expect")
-            && !name.eq_ignore_ascii_case("x-forwarded-for")
-            && !(impersonating
+        let replaced = name.eq_ignore_ascii_case("expect")
+            || name.eq_ignore_ascii_case("x-forwarded-for")
+            || (forward.accept_json && name.eq_ignore_ascii_case("accept"));
+        !replaced
+            && !(!as_caller
                 && (name.eq_ignore_ascii_case("authorization")
                     || is_impersonation_header(name)
                     || name.eq_ignore_ascii_case(forward.xfcc_header)))
     });
     let chunked = (head.framing == BodyFraming::Chunked).then_some(("Transfer-Encoding", &b"chunked"[..]));
+    let accept = forward
+        .accept_json
+        .then_some(("Accept", &b"application/json"[..]));
     let extra = chunked
         .into_iter()
+        .chain(accept)
         .chain([("X-Forwarded-For", xff.as_bytes())])
         .chain((!bearer.is_empty()).then_some(("Authorization", bearer.as_bytes())))
-        .chain(identity.map(|id| ("Impersonate-User", id.user.as_bytes())))
-        .chain(identity.into_iter().flat_map(|id| {
+        .chain(impersonated.map(|id| ("Impersonate-User", id.user.as_bytes())))
+        .chain(impersonated.into_iter().flat_map(|id| {
             id.groups
                 .iter()
                 .map(|group| ("Impersonate-Group", group.as_bytes()))
-        }));
+        }))
+        .chain(
+            impersonated
+                .and_then(|id| id.uid)
+                .map(|uid| ("Impersonate-Uid", uid.as_bytes())),
+        )
+        .chain(
+            extra_names
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_bytes())),
+        );
     // An HTTP/1.0 client cannot read a chunked response: ask the API server in the client's version, so it
     // answers with a length or by closing, as HTTP/1.0 allows.
     write_request_head(out, head.method.as_str(), target, head.version, fields, extra)
 }
 
+/// `Impersonate-Extra-<key>` with the key percent-encoded where it is not a header token character.
+fn extra_header_name(key: &str) -> String {
+    let mut name = String::from("Impersonate-Extra-");
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~!#$&'*+^`|".contains(&b) {
+            name.push(char::from(b));
+        } else {
+            let _ = write!(name, "%{b:02X}");
+        }
+    }
+    name
+}
+
 #[cfg(test)]
 mod tests {
-    use std::borrow::Cow;
-
-    use capsule_proxy_policy::CallerIdentity;
-
     use super::*;
     use crate::codec::{Limits, Parsed, parse_request_head};
 
-    fn forwarded(raw: &str, caller: &Caller<'_>, prefix: &str, token: Option<&str>) -> String {
+    fn forwarded(raw: &str, auth: UpstreamAuth<'_>, prefix: &str, token: Option<&str>) -> String {
         let Parsed::Complete { head, .. } = parse_request_head(raw.as_bytes(), &Limits::default()).unwrap()
         else {
             panic!("partial head");
         };
         let forward = ForwardIdentity {
-            caller,
+            auth,
             path_prefix: prefix,
             peer_ip: "10.0.0.7".parse().unwrap(),
             proxy_token: token,
             xfcc_header: "X-Forwarded-Client-Cert",
+            target: None,
+            accept_json: false,
         };
         let mut out = Vec::new();
         write_upstream_head(&mut out, &mut String::new(), &head, &forward).unwrap();
@@ -112,7 +174,7 @@ mod tests {
         let raw = "GET /api/v1/pods?watch=1 HTTP/1.1\r\nHost: k\r\nAuthorization: Bearer alice-token\r\n\
                    Impersonate-User: bob\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: 5\r\n\r\n";
         assert_eq!(
-            forwarded(raw, &Caller::Bearer, "", Some("proxy-token")),
+            forwarded(raw, UpstreamAuth::Caller, "", Some("proxy-token")),
             "GET /api/v1/pods?watch=1 HTTP/1.1\r\nHost: k\r\nAuthorization: Bearer alice-token\r\n\
              Impersonate-User: bob\r\nX-Forwarded-For: 10.0.0.7\r\n\r\n"
         );
@@ -120,16 +182,18 @@ mod tests {
 
     #[test]
     fn certificate_callers_are_impersonated_with_the_proxy_token() {
-        let identity = CallerIdentity {
-            user: "alice".into(),
-            groups: vec!["projectcapsule.dev".into(), "dev".into()],
-        };
-        let caller = Caller::Identity(Cow::Borrowed(&identity));
+        let groups = vec!["projectcapsule.dev".to_string(), "dev".to_string()];
+        let caller = UpstreamAuth::Impersonate(Impersonated {
+            user: "alice",
+            groups: &groups,
+            uid: None,
+            extra: &[],
+        });
         let raw = "POST /api/v1/namespaces/a/configmaps HTTP/1.1\r\nHost: k\r\nAuthorization: Bearer stolen\r\n\
                    X-Forwarded-Client-Cert: Cert=x\r\nX-Forwarded-For: 1.2.3.4\r\nExpect: 100-continue\r\n\
                    Transfer-Encoding: chunked\r\n\r\n";
         assert_eq!(
-            forwarded(raw, &caller, "/k8s", Some("proxy-token")),
+            forwarded(raw, caller, "/k8s", Some("proxy-token")),
             "POST /k8s/api/v1/namespaces/a/configmaps HTTP/1.1\r\nHost: k\r\nTransfer-Encoding: chunked\r\n\
              X-Forwarded-For: 1.2.3.4, 10.0.0.7\r\nAuthorization: Bearer proxy-token\r\n\
              Impersonate-User: alice\r\nImpersonate-Group: projectcapsule.dev\r\nImpersonate-Group: dev\r\n\r\n"
@@ -137,10 +201,54 @@ mod tests {
     }
 
     #[test]
+    fn filtered_requests_go_up_as_the_proxy_with_a_new_target() {
+        let raw = "GET /api/v1/namespaces?labelSelector=a HTTP/1.1\r\nHost: k\r\nAuthorization: Bearer alice\r\n\
+                   Impersonate-User: bob\r\nAccept: application/vnd.kubernetes.protobuf\r\n\r\n";
+        let Parsed::Complete { head, .. } = parse_request_head(raw.as_bytes(), &Limits::default()).unwrap()
+        else {
+            panic!("partial head");
+        };
+        let forward = ForwardIdentity {
+            auth: UpstreamAuth::Proxy,
+            path_prefix: "",
+            peer_ip: "10.0.0.7".parse().unwrap(),
+            proxy_token: Some("proxy-token"),
+            xfcc_header: "X-Forwarded-Client-Cert",
+            target: Some("/api/v1/namespaces?labelSelector=b"),
+            accept_json: true,
+        };
+        let mut out = Vec::new();
+        write_upstream_head(&mut out, &mut String::new(), &head, &forward).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "GET /api/v1/namespaces?labelSelector=b HTTP/1.1\r\nHost: k\r\nAccept: application/json\r\n\
+             X-Forwarded-For: 10.0.0.7\r\nAuthorization: Bearer proxy-token\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn impersonated_extras_and_uid_are_sent() {
+        let extra = vec![("scopes/x".to_string(), vec!["a".to_string()])];
+        let auth = UpstreamAuth::Impersonate(Impersonated {
+            user: "bob",
+            groups: &[],
+            uid: Some("42"),
+            extra: &extra,
+        });
+        let text = forwarded("GET /api HTTP/1.1\r\nHost: k\r\n\r\n", auth, "", Some("t"));
+        assert!(
+            text.ends_with(
+                "Impersonate-User: bob\r\nImpersonate-Uid: 42\r\nImpersonate-Extra-scopes%2Fx: a\r\n\r\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn http10_requests_go_up_as_http10() {
         let raw = "GET /version HTTP/1.0\r\nAuthorization: Bearer t\r\n\r\n";
         assert_eq!(
-            forwarded(raw, &Caller::Bearer, "", None),
+            forwarded(raw, UpstreamAuth::Caller, "", None),
             "GET /version HTTP/1.0\r\nAuthorization: Bearer t\r\nX-Forwarded-For: 10.0.0.7\r\n\r\n"
         );
     }
@@ -150,7 +258,7 @@ mod tests {
         let raw = "GET /api/v1/namespaces/a/pods/p/exec HTTP/1.1\r\nHost: k\r\nConnection: Upgrade\r\n\
                    Upgrade: websocket\r\nSec-WebSocket-Protocol: v5.channel.k8s.io\r\n\
                    Authorization: Bearer t\r\n\r\n";
-        let text = forwarded(raw, &Caller::Bearer, "", None);
+        let text = forwarded(raw, UpstreamAuth::Caller, "", None);
         assert!(
             text.contains("Connection: upgrade\r\nUpgrade: websocket\r\n"),
             "{text}"

@@ -19,15 +19,21 @@ pub mod auth;
 pub mod codec;
 pub mod config;
 pub mod core;
+pub mod decide;
 pub mod forward;
 pub mod forward_head;
+pub mod identity;
 pub mod io;
+pub mod namespace_gate;
+pub mod plan;
 pub mod relay;
+pub mod rewrite;
 pub mod runtime;
 pub mod serve;
 pub mod status;
 pub mod tls_config;
 pub mod upstream;
+pub mod watch_end;
 pub mod watcher;
 
 pub use config::{

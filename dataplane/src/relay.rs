@@ -7,6 +7,7 @@ use monoio::io::{CancelHandle, Canceller};
 
 use crate::codec::{BodyFraming, ChunkedScanner, CodecError, Limits};
 use crate::io::{IoBuffer, ReadHalf, Stream, WriteHalf};
+use crate::watch_end::StopSignal;
 
 /// Where a body is written: a whole connection or the write half of a split one.
 #[allow(async_fn_in_trait)] // the data plane is thread-per-core: its futures never need to be `Send`
@@ -143,6 +144,72 @@ pub enum WatchedRelay {
     Relayed(Result<(), RelayError>),
     /// The client closed its connection first; the relay was abandoned.
     ClientGone,
+    /// The stop signal was set and the relay stopped between two chunks (or in an until-close body): the
+    /// upstream connection is mid-body and must be dropped.
+    Stopped,
+}
+
+/// How [`BodyRelay::run_until`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunEnd {
+    /// The whole body was relayed.
+    Done,
+    /// Stopped by the signal at a boundary.
+    Stopped,
+}
+
+impl BodyRelay {
+    /// Whether stopping now leaves the destination with whole chunks only.
+    fn at_boundary(&self) -> bool {
+        match self {
+            Self::Chunked(scanner) => scanner.at_chunk_start(),
+            Self::UntilClose | Self::Done => true,
+            Self::Length(_) => false,
+        }
+    }
+
+    /// Like [`BodyRelay::run`], but stops when `stop` is set while the relay waits for the source at a chunk
+    /// boundary (a chunk being relayed is finished first).
+    pub async fn run_until(
+        &mut self,
+        src: &mut Stream,
+        buf: &mut IoBuffer,
+        dst: &mut impl BodySink,
+        stop: &StopSignal,
+    ) -> Result<RunEnd, RelayError> {
+        loop {
+            if !buf.is_empty() {
+                let n = self.claim(buf.filled()).map_err(RelayError::Framing)?;
+                BodySink::write_buffered(dst, buf, n)
+                    .await
+                    .map_err(RelayError::Write)?;
+            }
+            if self.is_done() {
+                return Ok(RunEnd::Done);
+            }
+            let read = if self.at_boundary() {
+                if stop.is_stopped() {
+                    return Ok(RunEnd::Stopped);
+                }
+                let read = pin!(src.read(buf));
+                monoio::select! {
+                    read = read => read,
+                    () = stop.stopped() => return Ok(RunEnd::Stopped),
+                }
+            } else {
+                src.read(buf).await
+            };
+            match read {
+                Ok(0) if matches!(self, Self::UntilClose) => {
+                    *self = Self::Done;
+                    return Ok(RunEnd::Done);
+                }
+                Ok(0) => return Err(RelayError::Truncated),
+                Ok(_) => {}
+                Err(e) => return Err(RelayError::Read(e)),
+            }
+        }
+    }
 }
 
 /// Relays a response body of open-ended length (watches, `logs -f`) from `upstream` to `client` while
@@ -156,26 +223,32 @@ pub async fn relay_watching_client(
     upstream_buf: &mut IoBuffer,
     client: &mut Stream,
     client_buf: &mut IoBuffer,
+    stop: &StopSignal,
 ) -> WatchedRelay {
     let (mut client_read, mut client_write) = std::mem::replace(client, Stream::Detached).into_split();
     let canceller = Canceller::new();
     let outcome = {
-        let mut relay = pin!(body.run(upstream, upstream_buf, &mut client_write));
+        let mut relay = pin!(body.run_until(upstream, upstream_buf, &mut client_write, stop));
         let mut watch = pin!(watch_for_close(&mut client_read, client_buf, canceller.handle()));
+        let finished = |result: Result<RunEnd, RelayError>| match result {
+            Ok(RunEnd::Done) => WatchedRelay::Relayed(Ok(())),
+            Ok(RunEnd::Stopped) => WatchedRelay::Stopped,
+            Err(e) => WatchedRelay::Relayed(Err(e)),
+        };
         let outcome = monoio::select! {
-            result = relay.as_mut() => Some(WatchedRelay::Relayed(result)),
+            result = relay.as_mut() => Some(finished(result)),
             closed = watch.as_mut() => closed.then_some(WatchedRelay::ClientGone),
         };
         match outcome {
             // The relay finished first: cancel the client read and let it complete, so no byte is lost.
-            Some(WatchedRelay::Relayed(result)) => {
+            Some(WatchedRelay::ClientGone) => WatchedRelay::ClientGone,
+            Some(done) => {
                 let _canceller = canceller.cancel();
                 let _ = watch.await;
-                WatchedRelay::Relayed(result)
+                done
             }
-            Some(gone) => gone,
             // The client sent bytes (kept for the next request): stop watching, finish the relay.
-            None => WatchedRelay::Relayed(relay.await),
+            None => finished(relay.await),
         }
     };
     match Stream::reunite(client_read, client_write) {

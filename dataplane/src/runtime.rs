@@ -181,6 +181,7 @@ impl Dataplane {
                 upstream.path_prefix.clone(),
                 upstream.response_header_timeout,
                 impersonation_needs_token,
+                config.filter.clone(),
             );
             let parts = CoreParts {
                 id,
@@ -367,6 +368,9 @@ async fn core_main(
             parts.handshake_timeout,
         ),
         snapshot: std::cell::RefCell::new(None),
+        reviewer: std::cell::RefCell::new(None),
+        tokens: Default::default(),
+        watches: Default::default(),
     });
     monoio::spawn(apply_updates(Rc::clone(&core), updates));
     tracing::debug!(core = core.id, driver = %driver, "core accepting");

@@ -5,24 +5,21 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use capsule_proxy_policy::{CallerIdentity, identity_from_cert_der};
+
 use monoio::net::{TcpListener, TcpStream};
 use rustls::ServerConnection;
 
-use crate::auth::{Caller, UNAUTHENTICATED, authenticate, is_impersonation_header};
 use crate::codec::{BodyFraming, Method, Parsed, RequestHead, parse_request_head};
 use crate::core::Core;
+use crate::decide::{Buffers, ClientFacts, Verdict, decide_request};
 use crate::forward::forward;
-use crate::forward_head::{ForwardIdentity, write_upstream_head};
 use crate::io::{IoBuffer, Stream, TlsConn};
 use crate::relay;
-use crate::status::{write_plain, write_status};
+use crate::status::{write_plain, write_redirect, write_status};
 use crate::upstream::UpstreamConn;
 
 /// Initial read buffer of a client connection; grown up to the head size limit for a large head.
 const CLIENT_BUF: usize = 16 * 1024;
-
-/// The health path answered on the listener itself, without authentication.
-const HEALTHZ: &str = "/_healthz";
 
 /// Accepts connections on `listener` for as long as the core runs, one task per connection.
 pub async fn accept_loop(core: Rc<Core>, listener: TcpListener) {
@@ -52,6 +49,9 @@ pub struct ClientConn {
     /// Bytes being written back to the client.
     pub resp: Vec<u8>,
     scratch: String,
+    target: String,
+    /// The path of a GET the namespace gate may answer.
+    pub gate_path: String,
     peer: SocketAddr,
     trusted: bool,
     cert_identity: Option<CallerIdentity>,
@@ -154,6 +154,8 @@ async fn serve_connection(core: Rc<Core>, tcp: TcpStream, peer: SocketAddr) {
         out: Vec::with_capacity(4096),
         resp: Vec::with_capacity(4096),
         scratch: String::with_capacity(256),
+        target: String::new(),
+        gate_path: String::new(),
         peer,
         trusted,
         cert_identity,
@@ -260,12 +262,6 @@ fn codec_message(status: u16) -> &'static str {
     }
 }
 
-enum Verdict {
-    Forward,
-    Healthz,
-    Respond(u16, &'static str),
-}
-
 /// Handles the request whose head starts the buffer.
 async fn handle(core: &Core, conn: &mut ClientConn) -> Next {
     let settings = &core.settings;
@@ -281,70 +277,31 @@ async fn handle(core: &Core, conn: &mut ClientConn) -> Next {
             trusted: conn.trusted,
             cert_identity: conn.cert_identity.as_ref(),
         };
-        let verdict = decide(core, &client, &head, &mut conn.out, &mut conn.scratch);
+        let buffers = Buffers {
+            out: &mut conn.out,
+            scratch: &mut conn.scratch,
+            target: &mut conn.target,
+            gate_path: &mut conn.gate_path,
+        };
+        let verdict = decide_request(core, &client, &head, buffers).await;
         conn.buf.consume(len);
         (facts, verdict)
     };
     match verdict {
-        Verdict::Forward => forward(core, conn, &facts).await,
+        Verdict::Forward(plan) => forward(core, conn, &facts, plan).await,
+        Verdict::Redirect(location) => {
+            let close = facts.close || facts.framing != BodyFraming::None;
+            conn.resp.clear();
+            write_redirect(&mut conn.resp, &location, close);
+            finish(conn, close).await
+        }
         Verdict::Healthz => {
             let close = facts.close || facts.framing != BodyFraming::None;
             conn.resp.clear();
             write_plain(&mut conn.resp, 200, "ok", close, facts.method == Method::Head);
             finish(conn, close).await
         }
-        Verdict::Respond(code, message) => respond(conn, code, message, &facts).await,
-    }
-}
-
-/// What is known about the client connection when deciding on a request.
-struct ClientFacts<'c> {
-    peer: SocketAddr,
-    trusted: bool,
-    cert_identity: Option<&'c CallerIdentity>,
-}
-
-fn decide(
-    core: &Core,
-    conn: &ClientFacts<'_>,
-    head: &RequestHead<'_>,
-    out: &mut Vec<u8>,
-    scratch: &mut String,
-) -> Verdict {
-    let settings = &core.settings;
-    if head.path == HEALTHZ {
-        return Verdict::Healthz;
-    }
-    if !conn.trusted {
-        return Verdict::Respond(403, "request source is not allowed");
-    }
-    let Some(caller) = authenticate(head, conn.cert_identity, &settings.auth) else {
-        return Verdict::Respond(401, UNAUTHENTICATED);
-    };
-    let token = core.token.borrow();
-    if let Caller::Identity(_) = caller {
-        if head.headers.iter().any(|(name, _)| is_impersonation_header(name)) {
-            return Verdict::Respond(
-                403,
-                "Impersonate-* headers from client-certificate and XFCC callers are refused: \
-                 this proxy cannot review them yet",
-            );
-        }
-        if settings.impersonation_needs_token && token.is_none() {
-            return Verdict::Respond(503, "the proxy's own API server token is not available");
-        }
-    }
-    let forward_identity = ForwardIdentity {
-        caller: &caller,
-        path_prefix: &settings.path_prefix,
-        peer_ip: conn.peer.ip(),
-        proxy_token: token.as_deref(),
-        xfcc_header: &settings.auth.xfcc_header,
-    };
-    out.clear();
-    match write_upstream_head(out, scratch, head, &forward_identity) {
-        Ok(()) => Verdict::Forward,
-        Err(_) => Verdict::Respond(400, "the request head cannot be forwarded"),
+        Verdict::Respond(code, message) => respond(conn, code, &message, &facts).await,
     }
 }
 

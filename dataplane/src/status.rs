@@ -57,6 +57,22 @@ pub fn write_status(out: &mut Vec<u8>, code: u16, message: &str, close: bool, he
     }
 }
 
+/// Appends a `301 Moved Permanently` to `location` (the clean form of a request path, as Go's router answers).
+pub fn write_redirect(out: &mut Vec<u8>, location: &str, close: bool) {
+    let body = format!(
+        "<a href=\"{}\">Moved Permanently</a>.\n",
+        location.replace('"', "%22")
+    );
+    let _ = write!(
+        out,
+        "HTTP/1.1 301 Moved Permanently\r\nLocation: {}\r\nContent-Type: text/html; charset=utf-8\r\n\
+         Content-Length: {}\r\n{}\r\n{body}",
+        location.replace(['\r', '\n'], ""),
+        body.len(),
+        if close { "Connection: close\r\n" } else { "" }
+    );
+}
+
 /// Appends a complete `text/plain` response to `out` (used by `/_healthz`).
 pub fn write_plain(out: &mut Vec<u8>, code: u16, text: &str, close: bool, head_only: bool) {
     write_head(out, code, "text/plain; charset=utf-8", text.len(), close);

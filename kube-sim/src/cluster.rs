@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 
 use crate::authn::Authenticator;
 use crate::authz::{Authorizer, bootstrap_policy};
+use crate::catalog::ServedKinds;
 use crate::fixture::Fixture;
-use crate::kinds::{self, Kind};
+use crate::kinds::Kind;
 use crate::logs::LogStore;
 use crate::status::ApiError;
 use crate::store::{Store, metadata_mut};
@@ -112,7 +113,7 @@ impl Cluster {
     /// Creates or replaces an object as a controller would: status is kept as given, and pods get a Running
     /// status when they have none (kube-sim plays the kubelet).
     pub fn apply(&self, mut object: Value) -> Result<Arc<Value>, ApiError> {
-        let kind = kind_of(&object)?;
+        let kind = kind_of(&self.store.kinds(), &object)?;
         let namespace = object
             .pointer("/metadata/namespace")
             .and_then(Value::as_str)
@@ -145,7 +146,10 @@ impl Cluster {
         namespace: &str,
         name: &str,
     ) -> Result<Arc<Value>, ApiError> {
-        let k = kinds::by_api_version_kind(api_version, kind)
+        let k = self
+            .store
+            .kinds()
+            .by_api_version_kind(api_version, kind)
             .ok_or_else(|| ApiError::bad_request(format!("kind {kind} of {api_version} is not served")))?;
         let deleted = self.store.delete(k, namespace, name)?;
         if k.kind == "Pod" {
@@ -191,10 +195,10 @@ impl Cluster {
 }
 
 /// The served kind of an object, from its `apiVersion` and `kind`.
-pub fn kind_of(object: &Value) -> Result<&'static Kind, ApiError> {
+pub fn kind_of(served: &ServedKinds, object: &Value) -> Result<&'static Kind, ApiError> {
     let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
-    kinds::by_api_version_kind(api_version, kind).ok_or_else(|| {
+    served.by_api_version_kind(api_version, kind).ok_or_else(|| {
         ApiError::bad_request(format!(
             "no kind \"{kind}\" is registered for version \"{api_version}\""
         ))
@@ -233,6 +237,7 @@ pub fn run_pod(pod: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds;
 
     #[test]
     fn seeds_policy_fixture_objects_and_running_pods() {

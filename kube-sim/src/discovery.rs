@@ -1,6 +1,7 @@
 //! Discovery: `/version`, `/api`, `/apis`, `/apis/<group>` and the group-version resource lists, in both the
 //! legacy form (`APIVersions`, `APIGroupList`, `APIGroup`, `APIResourceList`) and the aggregated form
-//! (`apidiscovery.k8s.io/v2` `APIGroupDiscoveryList`), all derived from [`crate::kinds::KINDS`].
+//! (`apidiscovery.k8s.io/v2` `APIGroupDiscoveryList`), all derived from the kinds served now
+//! ([`ServedKinds`]: the built-in table and the custom resources of stored CustomResourceDefinitions).
 //!
 //! How client-go (v1.32, the `kubectl` we serve) reads these, which is what the shapes here follow:
 //! - `DiscoveryClient` asks `/api` and `/apis` with `Accept: application/json;g=apidiscovery.k8s.io;v=v2;
@@ -16,7 +17,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::kinds::{self, KINDS, Kind};
+use crate::catalog::ServedKinds;
+use crate::kinds::{KINDS, Kind};
 
 /// `Content-Type` of an aggregated discovery response.
 pub const AGGREGATED_CONTENT_TYPE: &str =
@@ -132,8 +134,9 @@ fn group_entry(group: &str, versions: &[&str]) -> Value {
 }
 
 /// `/apis`: the legacy `APIGroupList`, preferred version first in every group.
-pub fn api_group_list() -> Value {
-    let groups: Vec<Value> = kinds::groups()
+pub fn api_group_list(served: &ServedKinds) -> Value {
+    let groups: Vec<Value> = served
+        .groups()
         .iter()
         .map(|(g, versions)| group_entry(g, versions))
         .collect();
@@ -141,8 +144,8 @@ pub fn api_group_list() -> Value {
 }
 
 /// `/apis/<group>`: the `APIGroup`, or `None` if the group is not served.
-pub fn api_group(group: &str) -> Option<Value> {
-    let groups = kinds::groups();
+pub fn api_group(served: &ServedKinds, group: &str) -> Option<Value> {
+    let groups = served.groups();
     let (name, versions) = groups.iter().find(|(g, _)| *g == group)?;
     let mut entry = group_entry(name, versions);
     if let Value::Object(map) = &mut entry {
@@ -174,9 +177,9 @@ fn resource_entry(k: &Kind) -> Value {
 
 /// `/api/<v>` or `/apis/<group>/<v>`: the `APIResourceList` including subresources, or `None` if the
 /// group-version is not served.
-pub fn api_resource_list(group: &str, version: &str) -> Option<Value> {
+pub fn api_resource_list(served: &ServedKinds, group: &str, version: &str) -> Option<Value> {
     let mut resources = Vec::new();
-    for k in kinds::in_group_version(group, version) {
+    for k in served.in_group_version(group, version) {
         resources.push(resource_entry(k));
         for sub in subresources(k) {
             resources.push(json!({
@@ -306,11 +309,12 @@ fn aggregated_resource(k: &Kind) -> Value {
 }
 
 /// One aggregated `APIGroupDiscovery` (`name` empty for the core group).
-fn aggregated_group(group: &str, versions: &[&str]) -> Value {
+fn aggregated_group(served: &ServedKinds, group: &str, versions: &[&str]) -> Value {
     let versions: Vec<Value> = versions
         .iter()
         .map(|v| {
-            let resources: Vec<Value> = kinds::in_group_version(group, v)
+            let resources: Vec<Value> = served
+                .in_group_version(group, v)
                 .map(aggregated_resource)
                 .collect();
             json!({"version": v, "resources": resources, "freshness": "Current"})
@@ -325,13 +329,14 @@ fn aggregated_group(group: &str, versions: &[&str]) -> Value {
 }
 
 /// The aggregated `APIGroupDiscoveryList` for `/api` (`core`) or `/apis`.
-pub fn aggregated(core: bool) -> Value {
+pub fn aggregated(served: &ServedKinds, core: bool) -> Value {
     let items: Vec<Value> = if core {
-        vec![aggregated_group("", &core_versions())]
+        vec![aggregated_group(served, "", &core_versions())]
     } else {
-        kinds::groups()
+        served
+            .groups()
             .iter()
-            .map(|(g, versions)| aggregated_group(g, versions))
+            .map(|(g, versions)| aggregated_group(served, g, versions))
             .collect()
     };
     json!({
@@ -345,20 +350,20 @@ pub fn aggregated(core: bool) -> Value {
 /// Answers a discovery path (`/version`, `/api`, `/apis`, `/api/<v>`, `/apis/<g>`, `/apis/<g>/<v>`, with or
 /// without a trailing slash or query) with the document and its `Content-Type`; `None` for any other path
 /// or an unserved group/version.
-pub fn route(path: &str, accept: &str) -> Option<(Value, &'static str)> {
+pub fn route(path: &str, accept: &str, served: &ServedKinds) -> Option<(Value, &'static str)> {
     let path = path.split('?').next().unwrap_or(path);
     let path = path.strip_suffix('/').unwrap_or(path);
     let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
     let plain = |v: Value| Some((v, JSON_CONTENT_TYPE));
     match segments.as_slice() {
         ["version"] => plain(version()),
-        ["api"] if wants_aggregated(accept) => Some((aggregated(true), AGGREGATED_CONTENT_TYPE)),
+        ["api"] if wants_aggregated(accept) => Some((aggregated(served, true), AGGREGATED_CONTENT_TYPE)),
         ["api"] => plain(api_versions()),
-        ["apis"] if wants_aggregated(accept) => Some((aggregated(false), AGGREGATED_CONTENT_TYPE)),
-        ["apis"] => plain(api_group_list()),
-        ["api", v] => plain(api_resource_list("", v)?),
-        ["apis", g] if !g.is_empty() => plain(api_group(g)?),
-        ["apis", g, v] if !g.is_empty() => plain(api_resource_list(g, v)?),
+        ["apis"] if wants_aggregated(accept) => Some((aggregated(served, false), AGGREGATED_CONTENT_TYPE)),
+        ["apis"] => plain(api_group_list(served)),
+        ["api", v] => plain(api_resource_list(served, "", v)?),
+        ["apis", g] if !g.is_empty() => plain(api_group(served, g)?),
+        ["apis", g, v] if !g.is_empty() => plain(api_resource_list(served, g, v)?),
         _ => None,
     }
 }
@@ -370,6 +375,10 @@ mod tests {
     /// The `Accept` header client-go v1.32 sends for `/api` and `/apis`.
     const CLIENT_GO_ACCEPT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,\
         application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+
+    fn builtin() -> ServedKinds {
+        ServedKinds::builtin()
+    }
 
     fn find<'a>(list: &'a Value, key: &str, name: &str) -> &'a Value {
         list.as_array().unwrap().iter().find(|r| r[key] == name).unwrap()
@@ -387,7 +396,7 @@ mod tests {
     #[test]
     fn legacy_api_and_groups() {
         assert_eq!(api_versions()["versions"], json!(["v1"]));
-        let list = api_group_list();
+        let list = api_group_list(&builtin());
         let groups = &list["groups"];
         assert!(groups.as_array().unwrap().iter().all(|g| g["name"] != ""));
         let capsule = find(groups, "name", "capsule.clastix.io");
@@ -396,15 +405,15 @@ mod tests {
             "capsule.clastix.io/v1beta2"
         );
         assert_eq!(capsule["versions"][1]["version"], "v1beta1");
-        let group = api_group("rbac.authorization.k8s.io").unwrap();
+        let group = api_group(&builtin(), "rbac.authorization.k8s.io").unwrap();
         assert_eq!(group["kind"], "APIGroup");
         assert_eq!(group["preferredVersion"]["version"], "v1");
-        assert!(api_group("apps").is_none());
+        assert!(api_group(&builtin(), "apps").is_none());
     }
 
     #[test]
     fn core_resource_list_has_subresources() {
-        let list = api_resource_list("", "v1").unwrap();
+        let list = api_resource_list(&builtin(), "", "v1").unwrap();
         assert_eq!(list["groupVersion"], "v1");
         let res = &list["resources"];
         let ns = find(res, "name", "namespaces");
@@ -424,12 +433,12 @@ mod tests {
         let status = find(res, "name", "namespaces/status");
         assert_eq!(status["verbs"], json!(["get", "patch", "update"]));
         assert_eq!(status["kind"], "Namespace");
-        assert!(api_resource_list("", "v2").is_none());
+        assert!(api_resource_list(&builtin(), "", "v2").is_none());
     }
 
     #[test]
     fn crd_resource_list() {
-        let list = api_resource_list("capsule.clastix.io", "v1beta2").unwrap();
+        let list = api_resource_list(&builtin(), "capsule.clastix.io", "v1beta2").unwrap();
         let tnt = find(&list["resources"], "name", "tenants");
         assert_eq!(tnt["shortNames"], json!(["tnt"]));
         assert_eq!(tnt["kind"], "Tenant");
@@ -437,7 +446,7 @@ mod tests {
             find(&list["resources"], "name", "tenants/status")["kind"],
             "Tenant"
         );
-        let v1beta1 = api_resource_list("capsule.clastix.io", "v1beta1").unwrap();
+        let v1beta1 = api_resource_list(&builtin(), "capsule.clastix.io", "v1beta1").unwrap();
         assert_eq!(
             find(&v1beta1["resources"], "name", "proxysettings")["namespaced"],
             true
@@ -446,7 +455,7 @@ mod tests {
 
     #[test]
     fn aggregated_lists_follow_client_go_shape() {
-        let core = aggregated(true);
+        let core = aggregated(&builtin(), true);
         assert_eq!(core["kind"], "APIGroupDiscoveryList");
         assert_eq!(core["apiVersion"], "apidiscovery.k8s.io/v2");
         let items = core["items"].as_array().unwrap();
@@ -467,7 +476,7 @@ mod tests {
         assert_eq!(exec["responseKind"]["kind"], "PodExecOptions");
         assert_eq!(find(&v1["resources"], "resource", "nodes")["scope"], "Cluster");
 
-        let apis = aggregated(false);
+        let apis = aggregated(&builtin(), false);
         let items = &apis["items"];
         assert!(
             items
@@ -480,7 +489,7 @@ mod tests {
 
     #[test]
     fn aggregated_capsule_prefers_v1beta2() {
-        let apis = aggregated(false);
+        let apis = aggregated(&builtin(), false);
         let capsule = apis["items"]
             .as_array()
             .unwrap()
@@ -520,28 +529,33 @@ mod tests {
 
     #[test]
     fn routes_discovery_paths() {
-        let (v, ct) = route("/api", CLIENT_GO_ACCEPT).unwrap();
+        let (v, ct) = route("/api", CLIENT_GO_ACCEPT, &builtin()).unwrap();
         assert_eq!(
             (v["kind"].as_str(), ct),
             (Some("APIGroupDiscoveryList"), AGGREGATED_CONTENT_TYPE)
         );
-        let (v, ct) = route("/apis/", "application/json").unwrap();
+        let (v, ct) = route("/apis/", "application/json", &builtin()).unwrap();
         assert_eq!(
             (v["kind"].as_str(), ct),
             (Some("APIGroupList"), JSON_CONTENT_TYPE)
         );
         assert_eq!(
-            route("/api/", "application/json").unwrap().0["kind"],
+            route("/api/", "application/json", &builtin()).unwrap().0["kind"],
             "APIVersions"
         );
-        assert_eq!(route("/version", "").unwrap().0["major"], "1");
+        assert_eq!(route("/version", "", &builtin()).unwrap().0["major"], "1");
         assert_eq!(
-            route("/api/v1", CLIENT_GO_ACCEPT).unwrap().0["kind"],
+            route("/api/v1", CLIENT_GO_ACCEPT, &builtin()).unwrap().0["kind"],
             "APIResourceList"
         );
-        assert_eq!(route("/apis/storage.k8s.io/", "").unwrap().0["kind"], "APIGroup");
         assert_eq!(
-            route("/apis/storage.k8s.io/v1?timeout=32s", "").unwrap().0["groupVersion"],
+            route("/apis/storage.k8s.io/", "", &builtin()).unwrap().0["kind"],
+            "APIGroup"
+        );
+        assert_eq!(
+            route("/apis/storage.k8s.io/v1?timeout=32s", "", &builtin())
+                .unwrap()
+                .0["groupVersion"],
             "storage.k8s.io/v1"
         );
         for missing in [
@@ -553,7 +567,7 @@ mod tests {
             "apis",
             "/apis//v1",
         ] {
-            assert!(route(missing, "").is_none(), "{missing}");
+            assert!(route(missing, "", &builtin()).is_none(), "{missing}");
         }
     }
 }

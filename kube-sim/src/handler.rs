@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use crate::authn;
 use crate::authz::Attributes;
+use crate::catalog::ServedKinds;
 use crate::cluster::{AuditEntry, Cluster};
 use crate::identity::UserInfo;
 use crate::request::{self, Target};
@@ -79,10 +80,11 @@ async fn serve(
         audit.groups = user.groups.clone();
     }
     let query = req.uri().query().unwrap_or("").to_string();
-    match request::classify(req.method(), &path, &query)? {
+    let served = cluster.store.kinds();
+    match request::classify(req.method(), &path, &query, &served)? {
         Target::NonResource { verb } => {
             authorize(cluster, &user, &Attributes::non_resource(verb, &path))?;
-            non_resource(&path, &req)
+            non_resource(&path, &req, &served)
         }
         Target::Resource(rr) => {
             audit.verb = rr.verb.to_string();
@@ -116,7 +118,11 @@ fn authorize(cluster: &Cluster, user: &UserInfo, attrs: &Attributes) -> Result<(
     }
 }
 
-fn non_resource(path: &str, req: &Request<Incoming>) -> Result<Response<Body>, ApiError> {
+fn non_resource(
+    path: &str,
+    req: &Request<Incoming>,
+    served: &ServedKinds,
+) -> Result<Response<Body>, ApiError> {
     if req.method() != Method::GET {
         return Err(ApiError::method_not_supported("", path, req.method().as_str()));
     }
@@ -125,7 +131,7 @@ fn non_resource(path: &str, req: &Request<Incoming>) -> Result<Response<Body>, A
         .get(http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if let Some((body, content_type)) = discovery::route(path, accept) {
+    if let Some((body, content_type)) = discovery::route(path, accept, served) {
         return Ok(json_with(body, content_type));
     }
     let trimmed = path.trim_end_matches('/');

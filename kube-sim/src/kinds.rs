@@ -1,7 +1,8 @@
-//! The kinds kube-sim serves: one static table that routing, discovery, OpenAPI and storage all read.
+//! The kinds kube-sim serves built in: one static table that routing, discovery, OpenAPI and storage all read
+//! (with the custom resources of stored CustomResourceDefinitions added by [`crate::catalog::ServedKinds`]).
 
 /// Verbs every ordinary stored kind supports.
-const CRUD: &[&str] = &[
+pub(crate) const CRUD: &[&str] = &[
     "create",
     "delete",
     "deletecollection",
@@ -77,6 +78,12 @@ impl Kind {
     /// Whether the kind serves `subresource`.
     pub fn has_subresource(&self, subresource: &str) -> bool {
         self.subresources.contains(&subresource)
+    }
+
+    /// Whether a cluster serves it from a CustomResourceDefinition (Capsule's kinds, anything of a dotted
+    /// group outside `*.k8s.io`) rather than from kube-apiserver or an aggregated `*.k8s.io` API.
+    pub fn is_custom_resource(&self) -> bool {
+        !(self.group.is_empty() || self.group.ends_with(".k8s.io") || !self.group.contains('.'))
     }
 }
 
@@ -326,6 +333,26 @@ pub static KINDS: &[Kind] = &[
         false,
         &[],
         &[],
+    ),
+    kind(
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "customresourcedefinition",
+        "CustomResourceDefinition",
+        false,
+        &["crd", "crds"],
+        &["status"],
+    ),
+    kind(
+        "apiregistration.k8s.io",
+        "v1",
+        "apiservices",
+        "apiservice",
+        "APIService",
+        false,
+        &[],
+        &["status"],
     ),
     metrics("nodes", "", "NodeMetrics", false),
     metrics("pods", "", "PodMetrics", true),

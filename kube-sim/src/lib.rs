@@ -14,6 +14,9 @@
 //!
 //! Start it in-process with [`sim::KubeSim::start`], or from the command line with `kube-sim serve`.
 //!
+//! CustomResourceDefinitions work: creating one serves its resources (discovery, CRUD, list/watch with
+//! selectors, PartialObjectMetadata) through the same store; see [`crd`] for what is not modelled.
+//!
 //! What it does not do, on purpose: admission (beyond "the namespace must exist"), defaulting beyond metadata,
 //! server-side apply, protobuf, SPDY, ClusterRole aggregation, graceful deletion and finalizers, field selectors
 //! beyond the common ones, consistent-snapshot paging. Strategic-merge patch is a documented subset. Every
@@ -21,8 +24,10 @@
 
 pub mod authn;
 pub mod authz;
+pub mod catalog;
 pub mod clock;
 pub mod cluster;
+pub mod crd;
 pub mod discovery;
 pub mod exec;
 pub mod fixture;

@@ -3,7 +3,8 @@
 
 use http::Method;
 
-use crate::kinds::{self, Kind};
+use crate::catalog::ServedKinds;
+use crate::kinds::Kind;
 use crate::status::ApiError;
 
 /// A request for an API resource.
@@ -38,8 +39,9 @@ pub fn is_watch(query: &str) -> bool {
     form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == "watch" && (v == "true" || v == "1"))
 }
 
-/// Classifies a request. Unknown API paths are 404s; non-API paths are non-resource requests.
-pub fn classify(method: &Method, path: &str, query: &str) -> Result<Target, ApiError> {
+/// Classifies a request against the kinds `served` now. Unknown API paths are 404s; non-API paths are
+/// non-resource requests.
+pub fn classify(method: &Method, path: &str, query: &str, served: &ServedKinds) -> Result<Target, ApiError> {
     let trimmed = path.trim_matches('/');
     let segments: Vec<&str> = trimmed.split('/').collect();
     let (group, version, rest) = match segments.as_slice() {
@@ -72,7 +74,9 @@ pub fn classify(method: &Method, path: &str, query: &str) -> Result<Target, ApiE
         [resource, name, sub] => (*resource, Some(name.to_string()), Some(sub.to_string())),
         _ => return Err(ApiError::path_not_found()),
     };
-    let kind = kinds::lookup(group, version, resource).ok_or_else(ApiError::path_not_found)?;
+    let kind = served
+        .lookup(group, version, resource)
+        .ok_or_else(ApiError::path_not_found)?;
     if kind.namespaced != namespace.is_some() && !(kind.namespaced && name.is_none()) {
         // A namespaced kind under no namespace is only valid as a cluster-wide list/watch; a cluster-scoped
         // kind never sits under a namespace.
@@ -126,7 +130,7 @@ mod tests {
     use super::*;
 
     fn resource(method: Method, path: &str, query: &str) -> ResourceRequest {
-        match classify(&method, path, query).unwrap() {
+        match classify(&method, path, query, &ServedKinds::builtin()).unwrap() {
             Target::Resource(r) => r,
             other => panic!("{path}: {other:?}"),
         }
@@ -179,10 +183,18 @@ mod tests {
             "/api/v1/namespaces/a/pods/p/log/extra",
             "/apis/capsule.clastix.io/v1beta1/tenants",
         ] {
-            assert_eq!(classify(&Method::GET, path, "").unwrap_err().code, 404, "{path}");
+            assert_eq!(
+                classify(&Method::GET, path, "", &ServedKinds::builtin())
+                    .unwrap_err()
+                    .code,
+                404,
+                "{path}"
+            );
         }
         assert_eq!(
-            classify(&Method::PUT, "/api/v1/namespaces", "").unwrap_err().code,
+            classify(&Method::PUT, "/api/v1/namespaces", "", &ServedKinds::builtin())
+                .unwrap_err()
+                .code,
             405
         );
     }
@@ -198,7 +210,7 @@ mod tests {
             "/openapi/v3",
         ] {
             assert_eq!(
-                classify(&Method::GET, path, "").unwrap(),
+                classify(&Method::GET, path, "", &ServedKinds::builtin()).unwrap(),
                 Target::NonResource { verb: "get" },
                 "{path}"
             );

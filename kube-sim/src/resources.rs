@@ -521,7 +521,7 @@ fn apply_patch(kind: &Kind, current: &Value, content_type: &str, body: &[u8]) ->
             patch::merge_patch(&mut next, &parse()?);
             Ok(next)
         }
-        "application/strategic-merge-patch+json" if kind.group.starts_with("capsule.") => Err(ApiError::new(
+        "application/strategic-merge-patch+json" if kind.is_custom_resource() => Err(ApiError::new(
             415,
             "UnsupportedMediaType",
             "strategic merge patch is not supported for custom resources; use a JSON merge patch",

@@ -5,6 +5,9 @@
 //! mutex, bump the resourceVersion, append an [`Event`] to the history and broadcast it; a watch subscribes under
 //! the same lock, so it sees every event after the point it started from, with no gap and no duplicate.
 //!
+//! The store also keeps which kinds are served ([`ServedKinds`]): writing a CustomResourceDefinition checks it,
+//! sets its status and rebuilds the served kinds under the same lock; deleting one deletes its objects first.
+//!
 //! Simplifications (kube-sim is a test double): deletion is immediate (finalizers and graceful deletion are
 //! recorded but not waited for), deleting a namespace deletes its contents at once, and paging continues over the
 //! current state rather than a consistent snapshot.
@@ -15,9 +18,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
-use crate::clock;
+use crate::catalog::ServedKinds;
 use crate::kinds::Kind;
 use crate::status::ApiError;
+use crate::{clock, crd};
 
 /// Where an object lives.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -93,6 +97,8 @@ struct Inner {
     history_limit: usize,
     /// Lowest resourceVersion a watch may resume from (exclusive): events after it are all in `history`.
     oldest_resumable: u64,
+    /// The built-in kinds and those of the stored CustomResourceDefinitions.
+    served: ServedKinds,
 }
 
 /// The object store shared by all request handlers.
@@ -136,6 +142,7 @@ impl Store {
                 history: VecDeque::new(),
                 history_limit: history_limit.max(1),
                 oldest_resumable: 1,
+                served: ServedKinds::builtin(),
             }),
             live,
         }
@@ -151,6 +158,11 @@ impl Store {
     /// The current resourceVersion.
     pub fn resource_version(&self) -> u64 {
         self.lock().resource_version
+    }
+
+    /// The kinds served now: the built-in ones and those of the stored CustomResourceDefinitions.
+    pub fn kinds(&self) -> ServedKinds {
+        self.lock().served.clone()
     }
 
     /// One object.
@@ -215,6 +227,10 @@ impl Store {
         if kind.resource == "namespaces" {
             default_namespace(&mut object, &name);
         }
+        if crd::is_definition(kind.group, kind.resource) {
+            crd::validate(&object)?;
+            crd::set_status(&mut object);
+        }
         let object = Arc::new(object);
         inner.commit(&self.live, rv, EventType::Added, key, Arc::clone(&object), None);
         Ok(object)
@@ -268,6 +284,15 @@ impl Store {
             };
             metadata_mut(&mut object).insert("generation".into(), json!(generation));
         }
+        if crd::is_definition(kind.group, kind.resource) {
+            crd::validate(&object)?;
+            if let Some(status) = old.get("status")
+                && let Some(o) = object.as_object_mut()
+            {
+                o.insert("status".into(), status.clone());
+            }
+            crd::set_status(&mut object);
+        }
         if *old == object {
             return Ok(old);
         }
@@ -283,12 +308,30 @@ impl Store {
         Ok(object)
     }
 
-    /// Deletes an object (and, for a namespace, everything in it) and returns its last state.
+    /// Deletes an object (and, for a namespace, everything in it; for a CustomResourceDefinition, every object
+    /// of its resource) and returns its last state.
     pub fn delete(&self, kind: &Kind, namespace: &str, name: &str) -> Result<Arc<Value>, ApiError> {
         let mut inner = self.lock();
         let key = ObjectKey::new(kind, if kind.namespaced { namespace } else { "" }, name);
-        if !inner.objects.contains_key(&key) {
+        let Some(current) = inner.objects.get(&key).cloned() else {
             return Err(ApiError::not_found(kind.group, kind.resource, name));
+        };
+        if crd::is_definition(kind.group, kind.resource)
+            && let Some((group, resource)) = crd::resource_of(&current)
+            && let Some(served) = inner
+                .served
+                .custom()
+                .iter()
+                .find(|k| k.group == group && k.resource == resource)
+                .copied()
+        {
+            let instances: Vec<ObjectKey> = inner
+                .scan_resource(served.group, served.resource, None)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in instances {
+                inner.remove(&self.live, k);
+            }
         }
         if kind.resource == "namespaces" {
             let contents: Vec<ObjectKey> = inner
@@ -374,7 +417,16 @@ impl Inner {
         kind: &Kind,
         namespace: Option<&'a str>,
     ) -> impl Iterator<Item = (&'a ObjectKey, &'a Arc<Value>)> + 'a {
-        let (group, resource) = (kind.group, kind.resource);
+        self.scan_resource(kind.group, kind.resource, namespace)
+    }
+
+    /// The objects of `group`/`resource`, in one namespace or everywhere, in key order.
+    fn scan_resource<'a>(
+        &'a self,
+        group: &'static str,
+        resource: &'static str,
+        namespace: Option<&'a str>,
+    ) -> impl Iterator<Item = (&'a ObjectKey, &'a Arc<Value>)> + 'a {
         let lo = ObjectKey {
             group,
             resource,
@@ -400,6 +452,12 @@ impl Inner {
             self.objects.remove(&key);
         } else {
             self.objects.insert(key.clone(), Arc::clone(&object));
+        }
+        if crd::is_definition(key.group, key.resource) {
+            let definitions = self
+                .scan_resource(crd::GROUP, crd::RESOURCE, None)
+                .map(|(_, v)| v.as_ref());
+            self.served = ServedKinds::with_definitions(definitions);
         }
         let event = Arc::new(Event {
             resource_version: rv,

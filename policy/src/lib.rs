@@ -19,12 +19,17 @@
 pub mod bearer;
 pub mod cidr;
 pub mod cluster_objects;
+pub mod cluster_rules;
 pub mod credential;
+pub mod decide;
 pub mod discovery;
 pub mod identity;
 pub mod index;
 pub mod model;
 pub mod review;
+pub mod route;
+pub mod selector;
+pub mod self_review;
 pub mod snapshot;
 pub mod xfcc;
 

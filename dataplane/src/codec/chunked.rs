@@ -74,6 +74,11 @@ impl ChunkedScanner {
         }
     }
 
+    /// Whether the scanner stands between two chunks (the next byte starts a chunk-size line).
+    pub fn at_chunk_start(&self) -> bool {
+        self.state == State::SizeStart
+    }
+
     /// Whether the whole body (last chunk and trailers) has been seen.
     pub fn is_done(&self) -> bool {
         self.state == State::Done

@@ -232,3 +232,72 @@ fn ownership_changes_are_visible_in_the_next_snapshot_only() {
     assert_eq!(second.proxy_tenants("bob", &[], false).namespaces(), ["oil-dev"]);
     assert_eq!(second.generation(), 2);
 }
+
+#[test]
+fn namespaces_and_discovery_are_tracked_and_reach_the_snapshot() {
+    use std::collections::BTreeMap;
+
+    use crate::cluster_objects::OwnerRecord;
+    use crate::discovery::ApiResource;
+
+    let namespace = |name: &str, tenant: Option<&str>| ClusterObjectRecord {
+        name: name.into(),
+        labels: BTreeMap::from([("kubernetes.io/metadata.name".to_string(), name.to_string())]),
+        owner: tenant.map(|t| OwnerRecord {
+            kind: "Tenant".into(),
+            name: t.into(),
+        }),
+    };
+    let nodes = |verbs: &[&str]| {
+        ApiResources::new(
+            [ApiResource {
+                group: String::new(),
+                version: "v1".into(),
+                resource: "nodes".into(),
+                kind: "Node".into(),
+                namespaced: false,
+                verbs: verbs.iter().map(|v| v.to_string()).collect(),
+            }],
+            [(String::new(), "v1".to_string())],
+        )
+    };
+    let mut index = Index::new();
+    let empty = index.snapshot(1);
+    assert!(!empty.cluster_objects().is_listed(ObjectKind::Namespaces));
+    assert!(!empty.api_resources().is_discovered());
+
+    index.reset_objects(ObjectKind::Namespaces, vec![namespace("oil-dev", Some("oil"))]);
+    index.set_api_resources(nodes(&["get", "list"]));
+    assert!(index.take_changed());
+    index.set_api_resources(nodes(&["get", "list"]));
+    index.reset_objects(ObjectKind::Namespaces, vec![namespace("oil-dev", Some("oil"))]);
+    assert!(!index.take_changed(), "the same list and discovery are no change");
+
+    index.apply_object(ObjectKind::Namespaces, namespace("default", None));
+    index.set_api_resources(nodes(&["get", "list", "watch"]));
+    let snapshot = index.snapshot(2);
+    assert!(snapshot.cluster_objects().is_listed(ObjectKind::Namespaces));
+    assert_eq!(
+        snapshot
+            .namespace("oil-dev")
+            .and_then(|n| n.owner.as_ref())
+            .map(|o| o.name.as_str()),
+        Some("oil")
+    );
+    assert!(snapshot.namespace("default").is_some_and(|n| n.owner.is_none()));
+    assert!(
+        snapshot
+            .api_resources()
+            .get("", "v1", "nodes")
+            .is_some_and(|n| n.supports("watch"))
+    );
+    assert!(
+        empty.namespace("oil-dev").is_none(),
+        "an older snapshot is unchanged"
+    );
+
+    index.delete_object(ObjectKind::Namespaces, "default");
+    assert!(index.take_changed());
+    index.delete_object(ObjectKind::Namespaces, "default");
+    assert!(!index.take_changed());
+}

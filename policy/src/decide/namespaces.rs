@@ -1,0 +1,81 @@
+//! Namespaces list (§3.1) and get (§3.2).
+
+use std::collections::BTreeSet;
+
+use super::{
+    DecideInput, Decision, METADATA_NAME_LABEL, any_matches, in_selector, real_tenant_names,
+    respond_not_found, rule_selectors,
+};
+use crate::cluster_objects::ObjectKind;
+use crate::cluster_rules::ClusterOp;
+use crate::selector::Selector;
+use crate::snapshot::TENANT_LABEL;
+
+/// The namespaces list: the caller's tenants' `status.namespaces` and, with the cluster-scoped gate, the
+/// namespaces whose labels match one of the caller's `clusterResources` rules for namespaces with op `List`
+/// (each rule's selector on its own, evaluated on the snapshot's namespaces; Go merged the rules' requirements
+/// into one selector, §3.10).
+///
+/// The selector is `capsule.clastix.io/tenant in (tenants)` when every name comes from the tenants and that
+/// label is exactly their namespaces ([`crate::Snapshot::tenant_label_exact`]): short, and namespaces created
+/// later show up in a running watch. Else `kubernetes.io/metadata.name in (names)`; no name → nothing. (The
+/// RoleBinding reflector of Go is not built.)
+pub(super) fn list(input: &DecideInput<'_>) -> Decision {
+    let from_tenants = input.tenants.namespaces();
+    let mut extra: BTreeSet<&str> = BTreeSet::new();
+    if input.gates.cluster_scoped {
+        let rules = rule_selectors(input.tenants, "", "v1", "namespaces", ClusterOp::List);
+        if !rules.is_empty() {
+            let all = input.snapshot.cluster_objects().of_kind(ObjectKind::Namespaces);
+            for ns in all.into_iter().flatten() {
+                let own = from_tenants.binary_search(&ns.name.as_str()).is_ok();
+                if !own && any_matches(&rules, &ns.labels) {
+                    extra.insert(&ns.name);
+                }
+            }
+        }
+    }
+    if from_tenants.is_empty() && extra.is_empty() {
+        return Decision::Filter(Selector::nothing());
+    }
+    if extra.is_empty() {
+        let tenants = real_tenant_names(input.tenants);
+        if tenants.iter().all(|t| input.snapshot.tenant_label_exact(t)) {
+            return Decision::Filter(in_selector(TENANT_LABEL, tenants));
+        }
+    }
+    let mut names: BTreeSet<&str> = from_tenants.into_iter().collect();
+    names.extend(extra);
+    Decision::Filter(in_selector(METADATA_NAME_LABEL, names))
+}
+
+/// The namespace get: allowed when the namespace's first owner reference is a Tenant of the caller's, or (gate
+/// on) its labels match a `clusterResources` rule for namespaces with op `Get` → forwarded as the proxy; owned
+/// by no Tenant or not allowed → 404 `namespaces "<name>" not found` (Go's message reads `namespaces.`).
+///
+/// A namespace the snapshot has not seen passes through as the caller, whose own RBAC decides: a namespace
+/// created an instant ago is not hidden (Go's create-then-get race), and an unknown namespace is never
+/// answered by the proxy's identity.
+pub(super) fn get(input: &DecideInput<'_>, name: &str) -> Decision {
+    let Some(namespace) = input.snapshot.namespace(name) else {
+        return Decision::PassThrough;
+    };
+    let owner = match &namespace.owner {
+        Some(owner) if owner.kind == "Tenant" => owner,
+        _ => return respond_not_found("namespaces", "", name),
+    };
+    let owned = input
+        .tenants
+        .iter()
+        .any(|t| t.tenant().is_some_and(|v| v.name() == owner.name));
+    let selected = input.gates.cluster_scoped
+        && any_matches(
+            &rule_selectors(input.tenants, "", "v1", "namespaces", ClusterOp::Get),
+            &namespace.labels,
+        );
+    if owned || selected {
+        Decision::AsProxy
+    } else {
+        respond_not_found("namespaces", "", name)
+    }
+}
