@@ -8,7 +8,15 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::{ArgAction, Parser, ValueEnum};
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
+use regex::Regex;
+
+use crate::feature_gates::{FeatureGateError, FeatureGates};
+
+mod values;
+
+use values::parse_go_path;
+pub use values::{ProbeAddr, parse_duration, parse_go_bool, parse_probe_addr};
 
 /// A way the proxy authenticates its callers, as spelled by `--auth-preferred-types`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -65,6 +73,10 @@ pub enum IoDriver {
     about = "Capsule's tenant-aware reverse proxy for kube-apiserver"
 )]
 pub struct Args {
+    /// What to run instead of the proxy; none runs the proxy with the flags below.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Port the proxy listens on.
     #[arg(long, value_name = "PORT", default_value_t = 9001)]
     pub listening_port: u16,
@@ -178,23 +190,32 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub token_cache_negative_ttl: Duration,
 
+    /// Most time a request waits for a TokenReview, SubjectAccessReview or object read made for it.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub review_timeout: Duration,
+
+    /// Largest API server response rewritten in memory (SelfSubjectAccessReview, SelfSubjectRulesReview), in
+    /// bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
+    pub max_rewrite_bytes: usize,
+
     /// Go compatibility: name of the cluster-scoped CapsuleConfiguration.
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub capsule_configuration_name: String,
 
-    /// Go compatibility: callers in any of these groups skip filtering (comma-separated or repeated).
+    /// Callers in any of these groups skip filtering (comma-separated or repeated).
     #[arg(long, value_name = "GROUPS", value_delimiter = ',')]
     pub ignored_user_group: Vec<String>,
 
-    /// Go compatibility: callers with any of these exact usernames skip filtering (comma-separated or repeated).
+    /// Callers with any of these exact usernames skip filtering (comma-separated or repeated).
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub ignored_username: Vec<String>,
 
-    /// Go compatibility: regex fragments; matching `Impersonate-Group` values are dropped.
+    /// Regex fragments (joined with `|`); matching `Impersonate-Group` values are dropped.
     #[arg(long, value_name = "REGEXPS", value_delimiter = ',')]
     pub ignored_impersonation_group: Vec<String>,
 
-    /// Go compatibility: if set, only `Impersonate-Group` values matching this regex are considered.
+    /// If set, only `Impersonate-Group` values matching this regex are considered.
     #[arg(long, value_name = "REGEXP")]
     pub impersonation_group_regexp: Option<String>,
 
@@ -253,7 +274,8 @@ pub struct Args {
     )]
     pub enable_pprof: bool,
 
-    /// Go compatibility: paths that skip inspection (comma-separated or repeated).
+    /// Exact paths never filtered, still authenticated and forwarded as the caller (comma-separated or
+    /// repeated).
     #[arg(
         long,
         value_name = "PATHS",
@@ -262,7 +284,8 @@ pub struct Args {
     )]
     pub allowed_paths: Vec<String>,
 
-    /// Go compatibility: feature gates, `Name=bool,...`.
+    /// Feature gates, `Name=bool,...`: ProxyClusterScoped, SkipImpersonationReview, ProxyAllNamespaced
+    /// (deprecated, no effect), AllAlpha, AllBeta; all off by default.
     #[arg(long, value_name = "GATES")]
     pub feature_gates: Option<String>,
 
@@ -316,6 +339,34 @@ pub struct Args {
     pub webhook_port: Option<i32>,
 }
 
+/// What the binary runs instead of the proxy.
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Start kube-sim with the demo cluster and the proxy in front of it, write kubeconfigs for the tenant
+    /// owners alice and bob, and run until Ctrl-C.
+    Demo(DemoArgs),
+}
+
+/// `capsule-proxy demo`'s flags.
+#[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
+pub struct DemoArgs {
+    /// Address the proxy listens on.
+    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:9001")]
+    pub listen: std::net::SocketAddr,
+
+    /// Where kube-sim's state, the proxy's serving certificate, its log and the kubeconfigs are written.
+    #[arg(long, value_name = "DIR", default_value = "target/demo")]
+    pub state_dir: PathBuf,
+
+    /// Fixture kube-sim starts from; defaults to the built-in demo cluster (tenants oil and gas).
+    #[arg(long, value_name = "PATH")]
+    pub fixture: Option<PathBuf>,
+
+    /// More proxy flags, after `--` (e.g. `-- --feature-gates=ProxyClusterScoped=true`).
+    #[arg(last = true, value_name = "PROXY_FLAGS")]
+    pub proxy_args: Vec<String>,
+}
+
 /// Why [`Args::validate`] refused the command line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CliError {
@@ -356,6 +407,50 @@ pub enum CliError {
         /// The flag, e.g. `--cores`.
         flag: &'static str,
     },
+    /// A duration flag that must be positive is 0.
+    #[error("{flag} must be longer than 0")]
+    ZeroDuration {
+        /// The flag, e.g. `--review-timeout`.
+        flag: &'static str,
+    },
+    /// `--feature-gates` names an unknown gate or gives a value that is not a boolean.
+    #[error("--feature-gates: {0}")]
+    FeatureGates(FeatureGateError),
+    /// A regular-expression flag does not compile.
+    #[error("{flag} {pattern:?}: {reason}")]
+    BadRegex {
+        /// The flag, e.g. `--impersonation-group-regexp`.
+        flag: &'static str,
+        /// The expression as compiled (fragments joined with `|`).
+        pattern: String,
+        /// What is wrong with it, on one line.
+        reason: String,
+    },
+    /// The `NAMESPACE` environment variable is unset or empty.
+    #[error(
+        "the NAMESPACE environment variable must name the namespace the proxy runs in (the Helm chart sets it \
+         from metadata.namespace)"
+    )]
+    NamespaceUnset,
+}
+
+/// The `Impersonate-Group` filters: `--impersonation-group-regexp` (groups kept) and
+/// `--ignored-impersonation-group` (groups dropped, fragments joined with `|`).
+#[derive(Debug, Clone)]
+pub struct ImpersonationGroupFilters {
+    /// Only groups matching it are kept; `None` keeps all.
+    pub keep: Option<Regex>,
+    /// Groups matching it are dropped; `None` drops none.
+    pub drop: Option<Regex>,
+}
+
+/// The namespace the proxy runs in, from the value of the `NAMESPACE` environment variable (required, as in
+/// the Go proxy).
+pub fn proxy_namespace(value: Option<&str>) -> Result<String, CliError> {
+    match value {
+        Some(namespace) if !namespace.is_empty() => Ok(namespace.to_owned()),
+        _ => Err(CliError::NamespaceUnset),
+    }
 }
 
 impl Args {
@@ -378,6 +473,18 @@ impl Args {
                 flag: "--max-header-count",
             });
         }
+        if self.max_rewrite_bytes == 0 {
+            return Err(CliError::Zero {
+                flag: "--max-rewrite-bytes",
+            });
+        }
+        if self.review_timeout.is_zero() {
+            return Err(CliError::ZeroDuration {
+                flag: "--review-timeout",
+            });
+        }
+        self.gates()?;
+        self.impersonation_group_filters()?;
         let cert = non_empty(self.ssl_cert_path.as_deref());
         let key = non_empty(self.ssl_key_path.as_deref());
         if self.enable_ssl {
@@ -404,9 +511,34 @@ impl Args {
         Ok(())
     }
 
-    /// Non-fatal oddities worth logging at start-up (one line each).
+    /// The feature gates of `--feature-gates` (all off without it).
+    pub fn gates(&self) -> Result<FeatureGates, CliError> {
+        FeatureGates::parse(self.feature_gates.as_deref().unwrap_or("")).map_err(CliError::FeatureGates)
+    }
+
+    /// The compiled `Impersonate-Group` filters.
+    pub fn impersonation_group_filters(&self) -> Result<ImpersonationGroupFilters, CliError> {
+        let keep = match self.impersonation_group_regexp.as_deref() {
+            None | Some("") => None,
+            Some(pattern) => Some(compile("--impersonation-group-regexp", pattern)?),
+        };
+        let fragments: Vec<&str> = self
+            .ignored_impersonation_group
+            .iter()
+            .map(String::as_str)
+            .filter(|fragment| !fragment.is_empty())
+            .collect();
+        let drop = if fragments.is_empty() {
+            None
+        } else {
+            Some(compile("--ignored-impersonation-group", &fragments.join("|"))?)
+        };
+        Ok(ImpersonationGroupFilters { keep, drop })
+    }
+
+    /// Non-fatal oddities worth logging at start-up (one line each), the feature gates' warnings included.
     pub fn warnings(&self) -> Vec<String> {
-        let mut out = Vec::new();
+        let mut out = self.gates().map(|gates| gates.warnings()).unwrap_or_default();
         if !self.enable_ssl && self.auth_types().contains(&AuthType::TlsCertificate) {
             out.push(
                 "--auth-preferred-types includes TLSCertificate but --enable-ssl=false: callers cannot present \
@@ -463,6 +595,26 @@ impl Args {
     }
 }
 
+/// Compiles `pattern` for `flag`; the error names the flag and says what is wrong on one line.
+fn compile(flag: &'static str, pattern: &str) -> Result<Regex, CliError> {
+    Regex::new(pattern).map_err(|e| {
+        let text = e.to_string();
+        let reason = text
+            .lines()
+            .rev()
+            .find_map(|line| line.strip_prefix("error: "))
+            .or_else(|| text.lines().next())
+            .unwrap_or("invalid regular expression")
+            .trim()
+            .to_owned();
+        CliError::BadRegex {
+            flag,
+            pattern: pattern.to_owned(),
+            reason,
+        }
+    })
+}
+
 fn non_empty(path: Option<&Path>) -> Option<&Path> {
     path.filter(|p| !p.as_os_str().is_empty())
 }
@@ -481,507 +633,5 @@ fn check_file(flag: &'static str, path: &Path) -> Result<(), CliError> {
     }
 }
 
-/// `--health-probe-addr`: an address, or off.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ProbeAddr(pub Option<std::net::SocketAddr>);
-
-/// Parses `--health-probe-addr`: `0` (off) or a Go-style listen address (`:8081`, `127.0.0.1:8081`).
-pub fn parse_probe_addr(s: &str) -> Result<ProbeAddr, String> {
-    if s == "0" {
-        return Ok(ProbeAddr(None));
-    }
-    capsule_proxy_control::probes::parse_listen_addr(s).map(|a| ProbeAddr(Some(a)))
-}
-
-/// Parses a boolean the way Go's `strconv.ParseBool` does: `1 t T TRUE true True` and `0 f F FALSE false False`.
-pub fn parse_go_bool(s: &str) -> Result<bool, String> {
-    match s {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        _ => Err(format!("invalid boolean {s:?} (expected true or false)")),
-    }
-}
-
-/// Go's string flags accept an empty value; keep it (as an empty path, treated as unset) instead of refusing it.
-fn parse_go_path(s: &str) -> Result<PathBuf, String> {
-    Ok(PathBuf::from(s))
-}
-
-/// Parses a duration the way Go's `time.ParseDuration` does: a sequence of decimal numbers, each with an optional
-/// fraction and a unit (`ns`, `us`/`µs`, `ms`, `s`, `m`, `h`), e.g. `500ms`, `1.5h`, `1m30s`; or a plain `0`.
-/// Negative durations are refused.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    const MAX_NANOS: u128 = i64::MAX as u128;
-    let invalid = |why: &str| format!("invalid duration {s:?}: {why} (expected e.g. 500ms, 5s, 10m, 1h30m)");
-    let (negative, mut rest) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    if rest == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if rest.is_empty() {
-        return Err(invalid("empty"));
-    }
-    let mut total: u128 = 0;
-    while !rest.is_empty() {
-        let int_len = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let (int_part, after) = rest.split_at(int_len);
-        let (frac_part, after) = match after.strip_prefix('.') {
-            Some(a) => {
-                let n = a.bytes().take_while(u8::is_ascii_digit).count();
-                a.split_at(n)
-            }
-            None => ("", after),
-        };
-        if int_part.is_empty() && frac_part.is_empty() {
-            return Err(invalid("expected a number"));
-        }
-        let unit_len = after
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(after.len());
-        let (unit, after) = after.split_at(unit_len);
-        let unit_nanos: u128 = match unit {
-            "ns" => 1,
-            "us" | "µs" | "μs" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60 * 1_000_000_000,
-            "h" => 3600 * 1_000_000_000,
-            "" => return Err(invalid("missing unit")),
-            _ => return Err(invalid(&format!("unknown unit {unit:?}"))),
-        };
-        let mut value: u128 = 0;
-        for b in int_part.bytes() {
-            value = value
-                .checked_mul(10)
-                .and_then(|v| v.checked_add(u128::from(b - b'0')))
-                .filter(|v| *v <= MAX_NANOS)
-                .ok_or_else(|| invalid("too large"))?;
-        }
-        let mut nanos = value
-            .checked_mul(unit_nanos)
-            .ok_or_else(|| invalid("too large"))?;
-        // Fraction digits beyond nanosecond precision of the largest unit do not matter; Go truncates too.
-        let mut scale: u128 = 1;
-        let mut frac: u128 = 0;
-        for b in frac_part.bytes().take(20) {
-            frac = frac * 10 + u128::from(b - b'0');
-            scale *= 10;
-        }
-        nanos += frac * unit_nanos / scale;
-        total = total.saturating_add(nanos);
-        if total > MAX_NANOS {
-            return Err(invalid("too large"));
-        }
-        rest = after;
-    }
-    if negative && total != 0 {
-        return Err(invalid("negative"));
-    }
-    Ok(Duration::from_nanos(
-        u64::try_from(total).map_err(|_| invalid("too large"))?,
-    ))
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(args: &[&str]) -> Args {
-        Args::try_parse_from(std::iter::once("capsule-proxy").chain(args.iter().copied())).unwrap()
-    }
-
-    fn parse_err(args: &[&str]) -> clap::Error {
-        Args::try_parse_from(std::iter::once("capsule-proxy").chain(args.iter().copied())).unwrap_err()
-    }
-
-    /// Real files for the TLS paths.
-    struct Files {
-        _dir: tempfile::TempDir,
-        cert: String,
-        key: String,
-    }
-
-    fn files() -> Files {
-        let dir = tempfile::tempdir().unwrap();
-        let cert = dir.path().join("tls.crt");
-        let key = dir.path().join("tls.key");
-        std::fs::write(&cert, "cert").unwrap();
-        std::fs::write(&key, "key").unwrap();
-        Files {
-            cert: format!("--ssl-cert-path={}", cert.display()),
-            key: format!("--ssl-key-path={}", key.display()),
-            _dir: dir,
-        }
-    }
-
-    #[test]
-    fn command_is_well_formed() {
-        use clap::CommandFactory;
-        Args::command().debug_assert();
-    }
-
-    #[test]
-    fn defaults_match_go() {
-        let a = parse(&[]);
-        assert_eq!(a.listening_port, 9001);
-        assert_eq!(a.listening_address, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        assert!(a.enable_ssl);
-        assert_eq!(a.ssl_cert_path, None);
-        assert_eq!(a.ssl_key_path, None);
-        assert_eq!(
-            a.auth_preferred_types,
-            [AuthType::TlsCertificate, AuthType::BearerToken]
-        );
-        assert!(a.trusted_proxy_cidrs.is_empty());
-        assert_eq!(a.xfcc_header_name, "X-Forwarded-Client-Cert");
-        assert_eq!(a.cores, None);
-        assert!(a.cores() >= 1);
-        assert_eq!(a.kubeconfig, None);
-        assert_eq!(a.client_ca_path, None);
-        assert_eq!(a.read_header_timeout, Duration::from_secs(5));
-        assert_eq!(a.client_idle_timeout, Duration::from_secs(600));
-        assert_eq!(a.tls_handshake_timeout, Duration::from_secs(10));
-        assert_eq!(a.upstream_connect_timeout, Duration::from_secs(10));
-        assert_eq!(a.upstream_response_header_timeout, Duration::from_secs(60));
-        assert_eq!(a.upstream_idle_timeout, Duration::from_secs(90));
-        assert_eq!(a.max_header_bytes, 65536);
-        assert_eq!(a.max_header_count, 128);
-        assert_eq!(a.upstream_pool_size, 128);
-        // Go compatibility flags.
-        assert_eq!(a.capsule_configuration_name, "default");
-        assert!(a.ignored_user_group.is_empty());
-        assert!(a.ignored_username.is_empty());
-        assert!(a.ignored_impersonation_group.is_empty());
-        assert_eq!(a.impersonation_group_regexp, None);
-        assert!(!a.enable_reflector);
-        assert_eq!(a.rolebindings_resync_period, Duration::from_secs(36_000));
-        assert!(!a.disable_caching);
-        assert!((a.client_connection_qps - 20.0).abs() < f32::EPSILON);
-        assert_eq!(a.client_connection_burst, 30);
-        assert_eq!(a.metrics_addr, ":8080");
-        assert!(!a.enable_pprof);
-        assert_eq!(a.allowed_paths, ["/api", "/apis", "/version"]);
-        assert_eq!(a.feature_gates, None);
-        assert_eq!(a.zap_log_level, "info");
-        assert!(!a.zap_devel);
-        assert_eq!(a.zap_encoder, None);
-        assert_eq!(a.zap_stacktrace_level, None);
-        assert_eq!(a.zap_time_encoding, None);
-        assert!(a.ignored_noop_flags().is_empty());
-    }
-
-    #[test]
-    fn go_style_bools() {
-        assert!(parse(&["--enable-ssl"]).enable_ssl);
-        assert!(parse(&["--enable-ssl=true"]).enable_ssl);
-        assert!(!parse(&["--enable-ssl=false"]).enable_ssl);
-        assert!(!parse(&["--enable-ssl=0"]).enable_ssl);
-        assert!(parse(&["--enable-ssl=True"]).enable_ssl);
-        assert!(parse(&["--disable-caching"]).disable_caching);
-        assert!(parse(&["--enable-reflector=true"]).enable_reflector);
-        assert!(parse(&["--enable-pprof=1"]).enable_pprof);
-        assert!(parse(&["--zap-devel"]).zap_devel);
-        // Like pflag, a bool takes its value only after `=`; a separate word is a stray argument.
-        parse_err(&["--enable-ssl", "false"]);
-        parse_err(&["--enable-ssl=yes"]);
-        assert_eq!(
-            parse_go_bool("maybe").unwrap_err(),
-            "invalid boolean \"maybe\" (expected true or false)"
-        );
-    }
-
-    #[test]
-    fn auth_type_lists() {
-        let a = parse(&["--auth-preferred-types=BearerToken,TLSCertificate"]);
-        assert_eq!(a.auth_types(), [AuthType::BearerToken, AuthType::TlsCertificate]);
-        let a = parse(&[
-            "--auth-preferred-types",
-            "XForwardedClientCert",
-            "--auth-preferred-types=BearerToken,XForwardedClientCert",
-        ]);
-        assert_eq!(
-            a.auth_types(),
-            [AuthType::XForwardedClientCert, AuthType::BearerToken]
-        );
-        // Go's stale spelling of the XFCC type.
-        let a = parse(&["--auth-preferred-types=AuthType(3)"]);
-        assert_eq!(a.auth_types(), [AuthType::XForwardedClientCert]);
-        // Case-sensitive, like Go.
-        parse_err(&["--auth-preferred-types=bearertoken"]);
-        parse_err(&["--auth-preferred-types=Basic"]);
-        assert_eq!(AuthType::TlsCertificate.to_string(), "TLSCertificate");
-    }
-
-    #[test]
-    fn string_lists() {
-        let a = parse(&[
-            "--trusted-proxy-cidrs=10.0.0.0/8,192.168.0.0/16",
-            "--trusted-proxy-cidrs",
-            "fd00::/8",
-            "--ignored-user-group=system:masters",
-            "--ignored-user-group=ops,admins",
-            "--ignored-username=alice",
-            "--ignored-impersonation-group=^system:,^oidc:",
-            "--allowed-paths=/healthz",
-            "--impersonation-group-regexp=^team-",
-        ]);
-        assert_eq!(
-            a.trusted_proxy_cidrs,
-            ["10.0.0.0/8", "192.168.0.0/16", "fd00::/8"]
-        );
-        assert_eq!(a.ignored_user_group, ["system:masters", "ops", "admins"]);
-        assert_eq!(a.ignored_username, ["alice"]);
-        assert_eq!(a.ignored_impersonation_group, ["^system:", "^oidc:"]);
-        assert_eq!(a.allowed_paths, ["/healthz"]);
-        assert_eq!(a.impersonation_group_regexp.as_deref(), Some("^team-"));
-    }
-
-    #[test]
-    fn helm_chart_args_parse() {
-        let f = files();
-        let a = parse(&[
-            "--listening-port=9001",
-            "--capsule-configuration-name=default",
-            "--ignored-user-group=system:masters",
-            "--zap-log-level=4",
-            "--enable-ssl=true",
-            "--oidc-username-claim=preferred_username",
-            "--rolebindings-resync-period=10h",
-            "--disable-caching=false",
-            "--auth-preferred-types=BearerToken,TLSCertificate",
-            &f.cert,
-            &f.key,
-            "--client-connection-qps=20",
-            "--client-connection-burst=30",
-            "--enable-pprof=false",
-            "--enable-leader-election=false",
-            "--webhook-port=9443",
-            "--feature-gates=ProxyClusterScoped=true",
-        ]);
-        a.validate().unwrap();
-        assert_eq!(a.zap_log_level, "4");
-        assert_eq!(a.feature_gates.as_deref(), Some("ProxyClusterScoped=true"));
-        assert_eq!(
-            a.ignored_noop_flags(),
-            [
-                "--oidc-username-claim",
-                "--enable-leader-election",
-                "--webhook-port"
-            ]
-        );
-        assert_eq!(a.enable_leader_election, Some(false));
-        assert!(a.tls_paths().is_some());
-    }
-
-    #[test]
-    fn our_flags() {
-        let a = parse(&[
-            "--listening-address=::1",
-            "--cores=3",
-            "--kubeconfig=/etc/kc",
-            "--client-idle-timeout=0",
-            "--upstream-pool-size",
-            "16",
-            "--max-header-count=64",
-        ]);
-        assert_eq!(a.listening_address, "::1".parse::<IpAddr>().unwrap());
-        assert_eq!(a.cores(), 3);
-        assert_eq!(a.kubeconfig.as_deref(), Some(Path::new("/etc/kc")));
-        assert_eq!(a.client_idle_timeout, Duration::ZERO);
-        assert_eq!(a.upstream_pool_size, 16);
-        assert_eq!(a.max_header_count, 64);
-        parse_err(&["--read-header-timeout=5"]);
-        parse_err(&["--listening-port=70000"]);
-    }
-
-    #[test]
-    fn valid_tls_setup() {
-        let f = files();
-        let a = parse(&[&f.cert, &f.key]);
-        assert_eq!(a.validate(), Ok(()));
-        assert!(a.warnings().is_empty());
-        let a = parse(&["--enable-ssl=false", "--auth-preferred-types=BearerToken"]);
-        assert_eq!(a.validate(), Ok(()));
-        assert_eq!(a.tls_paths(), None);
-    }
-
-    #[test]
-    fn ssl_paths_without_ssl() {
-        let f = files();
-        for args in [
-            vec!["--enable-ssl=false", &f.cert],
-            vec!["--enable-ssl=false", &f.key],
-        ] {
-            let err = parse(&args).validate().unwrap_err();
-            assert_eq!(err, CliError::SslPathsWithoutSsl);
-            assert_eq!(
-                err.to_string(),
-                "--ssl-cert-path and --ssl-key-path must be empty when --enable-ssl=false"
-            );
-        }
-        // Empty values count as unset, as in Go.
-        let a = parse(&["--enable-ssl=false", "--ssl-cert-path=", "--ssl-key-path="]);
-        assert_eq!(a.validate(), Ok(()));
-    }
-
-    #[test]
-    fn ssl_paths_missing() {
-        let f = files();
-        for args in [
-            vec![],
-            vec![f.cert.as_str()],
-            vec![f.key.as_str()],
-            vec!["--ssl-cert-path=", &f.key],
-        ] {
-            let err = parse(&args).validate().unwrap_err();
-            assert_eq!(err, CliError::SslPathsMissing);
-            assert_eq!(
-                err.to_string(),
-                "--enable-ssl requires --ssl-cert-path and --ssl-key-path"
-            );
-        }
-    }
-
-    #[test]
-    fn ssl_path_does_not_exist() {
-        let f = files();
-        let err = parse(&["--ssl-cert-path=/nonexistent/tls.crt", &f.key])
-            .validate()
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "--ssl-cert-path /nonexistent/tls.crt: no such file"
-        );
-        let err = parse(&[&f.cert, "--ssl-key-path=/nonexistent/tls.key"])
-            .validate()
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "--ssl-key-path /nonexistent/tls.key: no such file"
-        );
-        let dir = f._dir.path().display().to_string();
-        let err = parse(&[&f.cert, &format!("--ssl-key-path={dir}")])
-            .validate()
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!("--ssl-key-path {dir}: not a regular file")
-        );
-        let err = parse(&[&f.cert, &f.key, "--client-ca-path=/nonexistent/ca.crt"])
-            .validate()
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "--client-ca-path /nonexistent/ca.crt: no such file"
-        );
-    }
-
-    #[test]
-    fn tls_certificate_without_ssl() {
-        let err = parse(&["--enable-ssl=false", "--auth-preferred-types=TLSCertificate"])
-            .validate()
-            .unwrap_err();
-        assert_eq!(err, CliError::TlsCertificateWithoutSsl);
-        assert!(
-            err.to_string()
-                .starts_with("--auth-preferred-types=TLSCertificate needs --enable-ssl=true")
-        );
-        // Mixed with another method (the Go and chart defaults): allowed, with a warning.
-        let a = parse(&["--enable-ssl=false"]);
-        assert_eq!(a.validate(), Ok(()));
-        assert_eq!(a.warnings().len(), 1);
-        assert!(a.warnings()[0].contains("TLSCertificate"));
-    }
-
-    #[test]
-    fn xfcc_requires_trusted_proxies() {
-        let f = files();
-        let err = parse(&[&f.cert, &f.key, "--auth-preferred-types=XForwardedClientCert"])
-            .validate()
-            .unwrap_err();
-        assert!(matches!(err, CliError::XfccWithoutTrustedProxies { .. }));
-        assert_eq!(
-            err.to_string(),
-            "--auth-preferred-types=XForwardedClientCert requires --trusted-proxy-cidrs: the \
-             X-Forwarded-Client-Cert header is only trusted from known proxies"
-        );
-        let a = parse(&[
-            "--enable-ssl=false",
-            "--auth-preferred-types=AuthType(3)",
-            "--trusted-proxy-cidrs=10.0.0.0/8",
-        ]);
-        assert_eq!(a.validate(), Ok(()));
-        // Invalid CIDRs are not this module's business.
-        let a = parse(&[
-            "--enable-ssl=false",
-            "--auth-preferred-types=XForwardedClientCert",
-            "--trusted-proxy-cidrs=not-a-cidr",
-        ]);
-        assert_eq!(a.validate(), Ok(()));
-    }
-
-    #[test]
-    fn zero_counts() {
-        let f = files();
-        for (arg, flag) in [
-            ("--cores=0", "--cores"),
-            ("--max-header-bytes=0", "--max-header-bytes"),
-            ("--max-header-count=0", "--max-header-count"),
-        ] {
-            let err = parse(&[&f.cert, &f.key, arg]).validate().unwrap_err();
-            assert_eq!(err, CliError::Zero { flag });
-            assert_eq!(err.to_string(), format!("{flag} must be at least 1"));
-        }
-        parse_err(&["--cores=-1"]);
-    }
-
-    #[test]
-    fn durations() {
-        let ok = |s: &str| parse_duration(s).unwrap();
-        assert_eq!(ok("0"), Duration::ZERO);
-        assert_eq!(ok("-0"), Duration::ZERO);
-        assert_eq!(ok("-0s"), Duration::ZERO);
-        assert_eq!(ok("0s"), Duration::ZERO);
-        assert_eq!(ok("500ms"), Duration::from_millis(500));
-        assert_eq!(ok("5s"), Duration::from_secs(5));
-        assert_eq!(ok("+5s"), Duration::from_secs(5));
-        assert_eq!(ok("10m"), Duration::from_secs(600));
-        assert_eq!(ok("1h"), Duration::from_secs(3600));
-        assert_eq!(ok("1m30s"), Duration::from_secs(90));
-        assert_eq!(ok("10h0m0s"), Duration::from_secs(36_000));
-        assert_eq!(ok("1.5h"), Duration::from_secs(5400));
-        assert_eq!(ok(".5s"), Duration::from_millis(500));
-        assert_eq!(ok("1.s"), Duration::from_secs(1));
-        assert_eq!(ok("100us"), Duration::from_micros(100));
-        assert_eq!(ok("100µs"), Duration::from_micros(100));
-        assert_eq!(ok("100μs"), Duration::from_micros(100));
-        assert_eq!(ok("7ns"), Duration::from_nanos(7));
-        assert_eq!(ok("1.000000001s"), Duration::from_nanos(1_000_000_001));
-        assert_eq!(
-            ok("2h45m1.5s"),
-            Duration::from_millis((2 * 3600 + 45 * 60) * 1000 + 1500)
-        );
-        for bad in [
-            "",
-            "5",
-            "s",
-            ".s",
-            "5x",
-            "1h5",
-            "-5s",
-            "5 s",
-            " 5s",
-            "1d",
-            "99999999999h",
-            ".",
-        ] {
-            assert!(parse_duration(bad).is_err(), "{bad:?} should be refused");
-        }
-        assert_eq!(
-            parse_duration("5").unwrap_err(),
-            "invalid duration \"5\": missing unit (expected e.g. 500ms, 5s, 10m, 1h30m)"
-        );
-    }
-}
+mod tests;

@@ -1,6 +1,7 @@
 //! Turns the command line and the cluster access (kubeconfig or in-cluster) into the data plane's config.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use capsule_proxy_dataplane::codec::Limits;
 use capsule_proxy_dataplane::config::FilterConfig;
@@ -11,7 +12,7 @@ use capsule_proxy_policy::CidrSet;
 
 use capsule_proxy_control::{ClusterConnection, ControlOptions, IdentityCacheConfig};
 
-use crate::cli::{Args, AuthType, IoDriver};
+use crate::cli::{Args, AuthType, CliError, IoDriver};
 use crate::kubeconfig::ClusterAccess;
 
 /// Why the configuration is unusable.
@@ -36,7 +37,16 @@ pub enum ConfigError {
          pass --client-ca-path"
     )]
     NoClientCa,
+    /// A flag [`Args::validate`] refuses (feature gates, regular expressions).
+    #[error(transparent)]
+    Cli(#[from] CliError),
 }
+
+/// Longest time a core reuses a positive TokenReview answer before asking the control plane again (which
+/// keeps its own, longer cache).
+const CORE_TOKEN_TTL: Duration = Duration::from_secs(10);
+/// Longest time a core reuses a negative TokenReview answer.
+const CORE_TOKEN_NEGATIVE_TTL: Duration = Duration::from_secs(2);
 
 /// The data plane's config for `args` against the apiserver described by `access`.
 pub fn dataplane_config(args: &Args, access: &ClusterAccess) -> Result<DataplaneConfig, ConfigError> {
@@ -110,7 +120,30 @@ pub fn dataplane_config(args: &Args, access: &ClusterAccess) -> Result<Dataplane
             idle: (!args.client_idle_timeout.is_zero()).then_some(args.client_idle_timeout),
             tls_handshake: args.tls_handshake_timeout,
         },
-        filter: FilterConfig::default(),
+        filter: filter_config(args)?,
+    })
+}
+
+/// Who is never filtered, how caller impersonation is treated, the feature gates and the review limits.
+pub fn filter_config(args: &Args) -> Result<FilterConfig, CliError> {
+    let gates = args.gates()?;
+    let impersonation = args.impersonation_group_filters()?;
+    let non_empty =
+        |values: &[String]| -> Vec<String> { values.iter().filter(|v| !v.is_empty()).cloned().collect() };
+    Ok(FilterConfig {
+        ignored_usernames: non_empty(&args.ignored_username),
+        ignored_user_groups: non_empty(&args.ignored_user_group),
+        impersonation_group_regexp: impersonation.keep,
+        ignored_impersonation_groups: impersonation.drop,
+        allowed_paths: non_empty(&args.allowed_paths),
+        cluster_scoped: gates.proxy_cluster_scoped,
+        skip_impersonation_review: gates.skip_impersonation_review,
+        review_timeout: args.review_timeout,
+        token_cache_ttl: (
+            args.token_cache_ttl.min(CORE_TOKEN_TTL),
+            args.token_cache_negative_ttl.min(CORE_TOKEN_NEGATIVE_TTL),
+        ),
+        max_rewrite_bytes: args.max_rewrite_bytes,
     })
 }
 
@@ -135,5 +168,77 @@ pub fn control_options(args: &Args) -> ControlOptions {
             token_negative_ttl: args.token_cache_negative_ttl,
             ..IdentityCacheConfig::default()
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn args(flags: &[&str]) -> Args {
+        Args::try_parse_from(std::iter::once("capsule-proxy").chain(flags.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn filter_config_follows_the_flags() {
+        let filter = filter_config(&args(&[
+            "--ignored-username=admin",
+            "--ignored-user-group=system:masters,ops",
+            "--impersonation-group-regexp=^team-",
+            "--ignored-impersonation-group=^system:,^oidc:",
+            "--allowed-paths=/healthz,/version",
+            "--feature-gates=ProxyClusterScoped=true",
+            "--review-timeout=3s",
+            "--token-cache-ttl=5s",
+            "--token-cache-negative-ttl=1m",
+            "--max-rewrite-bytes=1024",
+        ]))
+        .unwrap();
+        assert_eq!(filter.ignored_usernames, ["admin"]);
+        assert_eq!(filter.ignored_user_groups, ["system:masters", "ops"]);
+        assert_eq!(
+            filter
+                .impersonation_group_regexp
+                .map(|r| r.to_string())
+                .as_deref(),
+            Some("^team-")
+        );
+        assert_eq!(
+            filter
+                .ignored_impersonation_groups
+                .map(|r| r.to_string())
+                .as_deref(),
+            Some("^system:|^oidc:")
+        );
+        assert_eq!(filter.allowed_paths, ["/healthz", "/version"]);
+        assert!(filter.cluster_scoped);
+        assert!(!filter.skip_impersonation_review);
+        assert_eq!(filter.review_timeout, Duration::from_secs(3));
+        assert_eq!(
+            filter.token_cache_ttl,
+            (Duration::from_secs(5), Duration::from_secs(2))
+        );
+        assert_eq!(filter.max_rewrite_bytes, 1024);
+    }
+
+    #[test]
+    fn filter_config_defaults() {
+        let filter = filter_config(&args(&[])).unwrap();
+        assert!(filter.ignored_usernames.is_empty() && filter.ignored_user_groups.is_empty());
+        assert!(filter.impersonation_group_regexp.is_none() && filter.ignored_impersonation_groups.is_none());
+        assert_eq!(filter.allowed_paths, ["/api", "/apis", "/version"]);
+        assert!(!filter.cluster_scoped && !filter.skip_impersonation_review);
+        assert_eq!(filter.review_timeout, Duration::from_secs(10));
+        // The cores keep answers at most 10s / 2s; the control plane's caches (2m / 10s) stay behind them.
+        assert_eq!(
+            filter.token_cache_ttl,
+            (Duration::from_secs(10), Duration::from_secs(2))
+        );
+        assert_eq!(filter.max_rewrite_bytes, 4 << 20);
+        let gates = filter_config(&args(&["--feature-gates=AllAlpha=true"])).unwrap();
+        assert!(gates.cluster_scoped && gates.skip_impersonation_review);
+        assert!(filter_config(&args(&["--feature-gates=Nope=true"])).is_err());
     }
 }

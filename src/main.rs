@@ -2,21 +2,28 @@
 //!
 //! The binary users deploy in front of kube-apiserver. Its command line keeps the Go capsule-proxy's flags, env
 //! vars and ports; `main` only parses arguments, loads the cluster access, starts the data-plane cores and the
-//! control thread (whose snapshots it forwards to the cores), and waits.
+//! control thread (whose snapshots and look-ups it hands to the cores), and waits. `capsule-proxy demo` runs
+//! the proxy in front of kube-sim's demo cluster instead.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
-use capsule_proxy::cli::Args;
+use capsule_proxy::cli::{self, Args, Command, DemoArgs};
 use capsule_proxy::{config, kubeconfig};
 use capsule_proxy_control::Control;
 use capsule_proxy_dataplane::{CoreUpdate, Dataplane};
+use capsule_proxy_policy::review::Reviewer;
 use clap::Parser;
 
 fn main() -> ExitCode {
     let args = Args::parse();
     init_logging();
-    match run(&args) {
+    let outcome = match &args.command {
+        Some(Command::Demo(demo)) => run_demo(demo),
+        None => run(&args),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("capsule-proxy: {e:#}");
@@ -25,10 +32,24 @@ fn main() -> ExitCode {
     }
 }
 
+#[cfg(feature = "demo")]
+fn run_demo(args: &DemoArgs) -> anyhow::Result<()> {
+    capsule_proxy::demo::run(args)
+}
+
+#[cfg(not(feature = "demo"))]
+fn run_demo(_args: &DemoArgs) -> anyhow::Result<()> {
+    anyhow::bail!("this capsule-proxy was built without the `demo` feature")
+}
+
 fn run(args: &Args) -> anyhow::Result<()> {
     args.validate()?;
+    let namespace = cli::proxy_namespace(std::env::var("NAMESPACE").ok().as_deref())?;
     for warning in args.warnings() {
         tracing::warn!("{warning}");
+    }
+    for (gate, enabled) in args.gates()?.all() {
+        tracing::info!(gate, enabled, "feature gate status");
     }
     for flag in args.ignored_noop_flags() {
         tracing::warn!("{flag} is accepted for compatibility and has no effect");
@@ -44,6 +65,8 @@ fn run(args: &Args) -> anyhow::Result<()> {
         move |snapshot| cores.send(&CoreUpdate::Snapshot(snapshot)),
     )
     .context("starting the control plane")?;
+    let reviewer: Arc<dyn Reviewer> = control.reviewer();
+    dataplane.broadcast().send(&CoreUpdate::Reviewer(reviewer));
     if dataplane.driver_fallback() {
         tracing::warn!(
             "io_uring is unavailable (kernel setting or container seccomp profile): the cores run the epoll driver, \
@@ -56,6 +79,7 @@ fn run(args: &Args) -> anyhow::Result<()> {
         driver = %dataplane.driver(),
         upstream = %access.server,
         source = %access.source,
+        namespace,
         "capsule-proxy started"
     );
     let probes = control

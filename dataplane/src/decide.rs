@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use capsule_proxy_policy::CallerIdentity;
-use capsule_proxy_policy::decide::{DecideInput, Decision, catch_all_selector, decide};
+use capsule_proxy_policy::decide::{DecideInput, Decision, catch_all_selector, decide, not_found};
 use capsule_proxy_policy::discovery::ApiResources;
 use capsule_proxy_policy::review::{ObjectLookup, Reviewer};
 use capsule_proxy_policy::route::{Gates, PathForm, Route, canonical_path, classify};
@@ -313,10 +313,16 @@ impl Flow<'_, '_> {
                         Decision::AsProxy
                     }
                     Ok(ObjectLookup::Found(_)) => Decision::PassThrough,
-                    Ok(ObjectLookup::NotFound) => Decision::Respond {
-                        code: 404,
-                        message: format!("{} not found", path.rsplit('/').next().unwrap_or(path)),
-                    },
+                    Ok(ObjectLookup::NotFound) => {
+                        let (code, message) = match route {
+                            Route::ClusterScoped {
+                                gvr,
+                                name: Some(name),
+                            } => not_found(gvr.resource, gvr.group, name),
+                            _ => not_found("", "", path),
+                        };
+                        Decision::Respond { code, message }
+                    }
                     Err(e) => return identity_refusal(&IdentityError::Unavailable(e.to_string())),
                 }
             }

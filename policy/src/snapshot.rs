@@ -62,6 +62,8 @@ pub struct Snapshot {
     objects: ClusterObjects,
     /// What discovery said (shared with the index).
     api_resources: Arc<ApiResources>,
+    /// Per tenant (by [`TenantId`]): [`Snapshot::tenant_label_exact`].
+    label_exact: Box<[bool]>,
 }
 
 /// The slot of `kind` in [`Snapshot::grants`].
@@ -86,6 +88,7 @@ impl Snapshot {
             grants: Default::default(),
             objects: ClusterObjects::default(),
             api_resources: Arc::default(),
+            label_exact: Box::default(),
         }
     }
 
@@ -166,25 +169,41 @@ impl Snapshot {
 
     /// Whether the namespaces labelled `capsule.clastix.io/tenant=<tenant>` are exactly the tenant's
     /// `status.namespaces`, so that a selector on that label is equivalent to the list of names. False until
-    /// namespaces have been listed, and for names that are not valid label values.
+    /// namespaces have been listed, and for names that are not valid label values. Precomputed: O(1).
     pub fn tenant_label_exact(&self, tenant: &str) -> bool {
-        let Some(view) = self.tenant(tenant) else {
-            return false;
+        self.tenants
+            .binary_search_by(|t| t.name().cmp(tenant))
+            .ok()
+            .and_then(|at| self.label_exact.get(at).copied())
+            .unwrap_or(false)
+    }
+
+    /// Computes [`Snapshot::tenant_label_exact`] for every tenant: one pass over the namespaces.
+    fn compute_label_exact(&mut self) {
+        let Some(namespaces) = self.objects.of_kind(ObjectKind::Namespaces) else {
+            self.label_exact = vec![false; self.tenants.len()].into_boxed_slice();
+            return;
         };
-        if tenant.len() > 63 || !self.objects.is_listed(ObjectKind::Namespaces) {
-            return false;
+        let mut labelled: HashMap<&str, usize> = HashMap::new();
+        for ns in namespaces {
+            if let Some(value) = ns.labels.get(TENANT_LABEL) {
+                *labelled.entry(value.as_str()).or_default() += 1;
+            }
         }
-        let labelled =
-            |ns: &ClusterObjectRecord| ns.labels.get(TENANT_LABEL).is_some_and(|value| value == tenant);
-        let listed = view
-            .namespaces()
+        let exact = self
+            .tenants
             .iter()
-            .all(|ns| self.namespace(ns).is_some_and(labelled));
-        listed
-            && self
-                .objects
-                .of_kind(ObjectKind::Namespaces)
-                .is_some_and(|all| all.filter(|ns| labelled(ns)).count() == view.namespaces().len())
+            .map(|tenant| {
+                let name = tenant.name();
+                name.len() <= 63
+                    && labelled.get(name).copied().unwrap_or(0) == tenant.namespaces().len()
+                    && tenant.namespaces().iter().all(|ns| {
+                        self.namespace(ns)
+                            .is_some_and(|ns| ns.labels.get(TENANT_LABEL).is_some_and(|v| v == name))
+                    })
+            })
+            .collect();
+        self.label_exact = exact;
     }
 
     /// What discovery said: the preferred versions' resources.
@@ -198,6 +217,7 @@ impl Snapshot {
 
     pub(crate) fn set_cluster_objects(&mut self, objects: ClusterObjects) {
         self.objects = objects;
+        self.compute_label_exact();
     }
 
     pub(crate) fn tenant_by_id(&self, id: TenantId) -> Option<&TenantView> {

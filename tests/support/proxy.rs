@@ -68,6 +68,7 @@ impl Proxy {
         }
         cmd.args(args)
             .env_remove("KUBECONFIG")
+            .env("NAMESPACE", "capsule-system")
             .env("RUST_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -50,8 +50,8 @@ pub(super) fn list(input: &DecideInput<'_>) -> Decision {
 }
 
 /// The namespace get: allowed when the namespace's first owner reference is a Tenant of the caller's, or (gate
-/// on) its labels match a `clusterResources` rule for namespaces with op `Get` → forwarded as the proxy; owned
-/// by no Tenant or not allowed → 404 `namespaces "<name>" not found` (Go's message reads `namespaces.`).
+/// on) its labels match a `clusterResources` rule for namespaces with op `Get` → forwarded as the proxy; else
+/// 404 `namespaces "<name>" not found` (Go's message reads `namespaces.`).
 ///
 /// A namespace the snapshot has not seen passes through as the caller, whose own RBAC decides: a namespace
 /// created an instant ago is not hidden (Go's create-then-get race), and an unknown namespace is never
@@ -60,14 +60,15 @@ pub(super) fn get(input: &DecideInput<'_>, name: &str) -> Decision {
     let Some(namespace) = input.snapshot.namespace(name) else {
         return Decision::PassThrough;
     };
-    let owner = match &namespace.owner {
-        Some(owner) if owner.kind == "Tenant" => owner,
-        _ => return respond_not_found("namespaces", "", name),
-    };
-    let owned = input
-        .tenants
-        .iter()
-        .any(|t| t.tenant().is_some_and(|v| v.name() == owner.name));
+    // Unlike Go, a namespace a rule selects is visible even when no Tenant owns it: what the list shows, a get
+    // returns.
+    let owned = namespace.owner.as_ref().is_some_and(|owner| {
+        owner.kind == "Tenant"
+            && input
+                .tenants
+                .iter()
+                .any(|t| t.tenant().is_some_and(|v| v.name() == owner.name))
+    });
     let selected = input.gates.cluster_scoped
         && any_matches(
             &rule_selectors(input.tenants, "", "v1", "namespaces", ClusterOp::Get),

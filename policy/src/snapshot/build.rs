@@ -61,6 +61,7 @@ pub(crate) fn build<'a>(
         tenant_by_namespace,
         objects: Default::default(),
         api_resources: Default::default(),
+        label_exact: Default::default(),
         grants: keys.0.map(|by_name| {
             by_name
                 .into_iter()

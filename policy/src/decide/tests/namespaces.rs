@@ -136,12 +136,13 @@ fn namespace_get() {
         // Unknown to the snapshot: the caller's own RBAC decides.
         (ask("alice", "GET", get("brand-new")), "PassThrough".to_owned()),
         (ask("zed", "GET", get("brand-new")), "PassThrough".to_owned()),
-        // Not owned by a Tenant: 404, whatever the rules say.
+        // Not owned by a Tenant: 404 unless a rule selects it (what the list shows, a get returns).
         (ask("alice", "GET", get("kube-system")), not_found("kube-system")),
         (
             ask("erin", "GET", get("kube-system")).gate(ON),
-            not_found("kube-system"),
+            "AsProxy".to_owned(),
         ),
+        (ask("erin", "GET", get("kube-system")), not_found("kube-system")),
         (
             ask("alice", "GET", get("not-a-tenant")),
             not_found("not-a-tenant"),
