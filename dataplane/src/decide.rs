@@ -328,12 +328,20 @@ impl Flow<'_, '_> {
             }
             other => other,
         };
-        tracing::debug!(
+        let tenants = snapshot.proxy_tenants(&identity.user, &identity.groups, filter.cluster_scoped);
+        tracing::info!(
+            target: "capsule_proxy::audit",
             user = %identity.user,
+            groups = ?identity.groups,
+            impersonated = identity.impersonated,
+            tenants = ?tenants.tenant_names(),
+            method,
+            path,
             route = ?route,
-            decision = ?decision,
+            decision = %DecisionSummary(&decision),
             "filtered request"
         );
+        drop(tenants);
         match decision {
             Decision::PassThrough => self.pass_through(Some(&identity), ResponsePlan::Relay).await,
             Decision::AsProxy => self.write(UpstreamAuth::Proxy, None, false, ResponsePlan::Relay),
@@ -419,6 +427,22 @@ pub fn watch_still_valid(snapshot: &Snapshot, entry: &WatchEntry, filter: &Filte
         // The catch-all's answer needs reviews: it is not re-decided here.
         Some(Decision::AccessReviews(_)) => true,
         _ => false,
+    }
+}
+
+/// A decision in a few words, for the audit line (selectors in full; never the request's credentials).
+struct DecisionSummary<'d>(&'d Decision);
+
+impl std::fmt::Display for DecisionSummary<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Decision::PassThrough => f.write_str("pass-through"),
+            Decision::AsProxy => f.write_str("as-proxy"),
+            Decision::Filter(selector) => write!(f, "filter {selector}"),
+            Decision::Respond { code, .. } => write!(f, "respond {code}"),
+            Decision::AccessReviews(_) => f.write_str("access-reviews"),
+            Decision::ObjectCheck { .. } => f.write_str("object-check"),
+        }
     }
 }
 
