@@ -18,6 +18,11 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use capsule_proxy_policy::cluster_objects::{ClusterObjectRecord, ObjectKind};
+use capsule_proxy_policy::decide::{self, DecideInput, Decision};
+use capsule_proxy_policy::route::{Gates, Route};
+use capsule_proxy_policy::selector::rewrite_query;
+use capsule_proxy_policy::snapshot::TENANT_LABEL;
 use capsule_proxy_policy::{
     AllowedList, CapsuleConfigurationRecord, ClusterOperations, ClusterResourceRule,
     GlobalProxySettingsRecord, GlobalRule, Index, LabelSelector, LegacyKind, LegacyOperations,
@@ -575,20 +580,50 @@ fn reset_all(index: &mut Index, records: Records) -> [Duration; 4] {
     [tenants, proxy_settings, globals, configuration]
 }
 
+/// What one timed decision does.
+#[derive(Clone, Copy)]
+enum Work {
+    /// `is_capsule_user` + `proxy_tenants`, with or without `namespaces()`.
+    Ownership { with_namespaces: bool },
+    /// The whole `kubectl get namespaces` decision: ownership, the route's decision, its selector as text and
+    /// the rewritten query.
+    NamespacesList,
+}
+
 /// One request's ownership decision; returns something derived from every result so nothing is skipped.
 #[inline(always)]
-fn decide(snapshot: &Snapshot, caller: &Caller, gate: bool, with_namespaces: bool) -> usize {
+fn decide(snapshot: &Snapshot, caller: &Caller, gate: bool, work: Work, query: &mut String) -> usize {
     let user = black_box(caller.user.as_str());
     let groups = black_box(caller.groups.as_slice());
     let capsule = snapshot.is_capsule_user(user, groups);
     let tenants = snapshot.proxy_tenants(user, groups, gate);
-    let namespaces = if with_namespaces {
-        black_box(tenants.namespaces()).len()
-    } else {
-        0
+    let out = match work {
+        Work::Ownership {
+            with_namespaces: true,
+        } => black_box(tenants.namespaces()).len(),
+        Work::Ownership {
+            with_namespaces: false,
+        } => 0,
+        Work::NamespacesList => {
+            let input = DecideInput {
+                snapshot,
+                tenants: &tenants,
+                method: "GET",
+                user,
+                groups,
+                gates: Gates { cluster_scoped: gate },
+            };
+            match decide::decide(&Route::NamespacesList, &input) {
+                Decision::Filter(selector) => {
+                    let _ = rewrite_query(black_box("limit=500"), &selector, query);
+                    query.len()
+                }
+                _ => 0,
+            }
+        }
     };
     black_box(&tenants);
-    usize::from(capsule) + namespaces
+    usize::from(capsule) + out
 }
 
 fn run(config: &Config) {
@@ -851,26 +886,78 @@ fn run(config: &Config) {
         "{:<46} {:>10} {:>10} {:>10} {:>10}",
         "per decision", "mean", "p50", "p99", "p99.9"
     );
+    // The same cluster with every namespace listed and labelled with its tenant, as Capsule labels them: the
+    // namespaces list then filters by the tenant label instead of by names.
+    index.reset_objects(
+        ObjectKind::Namespaces,
+        cluster
+            .tenants
+            .iter()
+            .flat_map(|t| {
+                t.namespaces.iter().map(|ns| ClusterObjectRecord {
+                    name: ns.clone(),
+                    labels: BTreeMap::from([(TENANT_LABEL.to_string(), t.name.clone())]),
+                    owner: None,
+                })
+            })
+            .collect(),
+    );
+    generation += 1;
+    let labelled = index.snapshot(generation);
     let modes = [
-        ("capsule? + proxy_tenants + namespaces()", false, true),
-        ("capsule? + proxy_tenants", false, false),
-        ("same + namespaces(), ProxyClusterScoped on", true, true),
+        (
+            "capsule? + proxy_tenants + namespaces()",
+            false,
+            Work::Ownership {
+                with_namespaces: true,
+            },
+            &snapshot,
+        ),
+        (
+            "capsule? + proxy_tenants",
+            false,
+            Work::Ownership {
+                with_namespaces: false,
+            },
+            &snapshot,
+        ),
+        (
+            "same + namespaces(), ProxyClusterScoped on",
+            true,
+            Work::Ownership {
+                with_namespaces: true,
+            },
+            &snapshot,
+        ),
+        (
+            "get ns: decide + selector + query (names)",
+            false,
+            Work::NamespacesList,
+            &snapshot,
+        ),
+        (
+            "get ns: same, tenant label (ns listed)",
+            false,
+            Work::NamespacesList,
+            &labelled,
+        ),
     ];
     let mut latencies: Vec<u64> = Vec::with_capacity(stream.len());
-    for (what, gate, with_namespaces) in modes {
+    let mut query = String::with_capacity(4096);
+    for (what, gate, work, snapshot) in modes {
         // Warm-up, then the mean from one untimed-per-call pass, then per-call times.
         for &i in stream.iter().take(100_000) {
-            black_box(decide(black_box(&snapshot), &callers[i], gate, with_namespaces));
+            black_box(decide(black_box(snapshot), &callers[i], gate, work, &mut query));
         }
         let start = Instant::now();
         for &i in &stream {
-            black_box(decide(black_box(&snapshot), &callers[i], gate, with_namespaces));
+            black_box(decide(black_box(snapshot), &callers[i], gate, work, &mut query));
         }
         let mean = start.elapsed().as_nanos() as f64 / n;
         latencies.clear();
         for &i in &stream {
             let start = Instant::now();
-            let result = decide(black_box(&snapshot), &callers[i], gate, with_namespaces);
+            let result = decide(black_box(snapshot), &callers[i], gate, work, &mut query);
             let took = start.elapsed();
             black_box(result);
             latencies.push(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX));

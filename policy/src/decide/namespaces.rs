@@ -21,17 +21,26 @@ use crate::snapshot::TENANT_LABEL;
 /// later show up in a running watch. Else `kubernetes.io/metadata.name in (names)`; no name → nothing. (The
 /// RoleBinding reflector of Go is not built.)
 pub(super) fn list(input: &DecideInput<'_>) -> Decision {
+    let rules = if input.gates.cluster_scoped {
+        rule_selectors(input.tenants, "", "v1", "namespaces", ClusterOp::List)
+    } else {
+        Vec::new()
+    };
+    if rules.is_empty() {
+        // The cheap answer first: no namespace list to build when the tenant label says it all.
+        let tenants = real_tenant_names(input.tenants);
+        if !tenants.is_empty() && tenants.iter().all(|t| input.snapshot.tenant_label_exact(t)) {
+            return Decision::Filter(in_selector(TENANT_LABEL, tenants));
+        }
+    }
     let from_tenants = input.tenants.namespaces();
     let mut extra: BTreeSet<&str> = BTreeSet::new();
-    if input.gates.cluster_scoped {
-        let rules = rule_selectors(input.tenants, "", "v1", "namespaces", ClusterOp::List);
-        if !rules.is_empty() {
-            let all = input.snapshot.cluster_objects().of_kind(ObjectKind::Namespaces);
-            for ns in all.into_iter().flatten() {
-                let own = from_tenants.binary_search(&ns.name.as_str()).is_ok();
-                if !own && any_matches(&rules, &ns.labels) {
-                    extra.insert(&ns.name);
-                }
+    if !rules.is_empty() {
+        let all = input.snapshot.cluster_objects().of_kind(ObjectKind::Namespaces);
+        for ns in all.into_iter().flatten() {
+            let own = from_tenants.binary_search(&ns.name.as_str()).is_ok();
+            if !own && any_matches(&rules, &ns.labels) {
+                extra.insert(&ns.name);
             }
         }
     }
