@@ -1,6 +1,7 @@
 //! Shared harness of the end-to-end tests: a kube-sim seeded with the demo fixture, and the real `kubectl`.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)] // test harness: each test file uses its own part; panics are failure reports
 
+pub mod capsule;
 pub mod proxy;
 pub mod raw;
 

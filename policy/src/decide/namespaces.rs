@@ -62,12 +62,14 @@ pub(super) fn list(input: &DecideInput<'_>) -> Decision {
 /// on) its labels match a `clusterResources` rule for namespaces with op `Get` → forwarded as the proxy; else
 /// 404 `namespaces "<name>" not found` (Go's message reads `namespaces.`).
 ///
-/// A namespace the snapshot has not seen passes through as the caller, whose own RBAC decides: a namespace
-/// created an instant ago is not hidden (Go's create-then-get race), and an unknown namespace is never
-/// answered by the proxy's identity.
+/// A namespace the snapshot has not seen is read live ([`Decision::ObjectCheck`] without selectors): missing →
+/// 404, as Go answers; present (created an instant ago) → passed through as the caller, whose own RBAC decides —
+/// no create-then-get race, and an unknown namespace is never answered by the proxy's identity.
 pub(super) fn get(input: &DecideInput<'_>, name: &str) -> Decision {
     let Some(namespace) = input.snapshot.namespace(name) else {
-        return Decision::PassThrough;
+        return Decision::ObjectCheck {
+            selectors: Vec::new(),
+        };
     };
     // Unlike Go, a namespace a rule selects is visible even when no Tenant owns it: what the list shows, a get
     // returns.

@@ -133,9 +133,9 @@ fn namespace_get() {
     let cases = [
         (ask("alice", "GET", get("oil-dev")), "AsProxy".to_owned()),
         (ask("alice", "GET", get("gas-dev")), not_found("gas-dev")),
-        // Unknown to the snapshot: the caller's own RBAC decides.
-        (ask("alice", "GET", get("brand-new")), "PassThrough".to_owned()),
-        (ask("zed", "GET", get("brand-new")), "PassThrough".to_owned()),
+        // Unknown to the snapshot: read live (404 when missing, else the caller's own RBAC decides).
+        (ask("alice", "GET", get("brand-new")), "ObjectCheck()".to_owned()),
+        (ask("zed", "GET", get("brand-new")), "ObjectCheck()".to_owned()),
         // Not owned by a Tenant: 404 unless a rule selects it (what the list shows, a get returns).
         (ask("alice", "GET", get("kube-system")), not_found("kube-system")),
         (
