@@ -289,11 +289,15 @@ pub struct Args {
     #[arg(long, value_name = "GATES")]
     pub feature_gates: Option<String>,
 
-    /// Go compatibility: log level (`debug`, `info`, `error` or a number).
+    /// Log level: `error`, `info`, `debug` (also `warn`; `panic` logs errors), or a zap verbosity N (logr V(N)
+    /// enabled): 0 info, 1-4 debug (this project's debug lines only, none per request: the chart's default 4
+    /// stays quiet), 5 or more trace (this project's trace lines and every library's debug lines). `RUST_LOG`,
+    /// when set, overrides it.
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     pub zap_log_level: String,
 
-    /// Go compatibility: development logging defaults.
+    /// Development logging: implies `--zap-encoder=console` (the default already); the level stays
+    /// `--zap-log-level`'s.
     #[arg(
         long,
         value_name = "BOOL",
@@ -306,15 +310,17 @@ pub struct Args {
     )]
     pub zap_devel: bool,
 
-    /// Go compatibility: log encoding (`json` or `console`).
+    /// Log encoding: `json` (one object per line with `timestamp`, `level`, `message`, fields, `target`) or
+    /// `console` (text, the default when the flag is absent).
     #[arg(long, value_name = "ENCODER")]
     pub zap_encoder: Option<String>,
 
-    /// Go compatibility: level from which stack traces are logged.
+    /// Go compatibility (`info`, `error`, `panic`): accepted with a warning; stack traces are not logged.
     #[arg(long, value_name = "LEVEL")]
     pub zap_stacktrace_level: Option<String>,
 
-    /// Go compatibility: log time encoding.
+    /// Log timestamps, UTC: `iso8601` (the default, milliseconds), `rfc3339`, `rfc3339nano`, `epoch`
+    /// (seconds), `millis` or `nano` (since the Unix epoch).
     #[arg(long, value_name = "ENCODING")]
     pub zap_time_encoding: Option<String>,
 
@@ -345,6 +351,9 @@ pub enum Command {
     /// Start kube-sim with the demo cluster and the proxy in front of it, write kubeconfigs for the tenant
     /// owners alice and bob, and run until Ctrl-C.
     Demo(DemoArgs),
+    /// Print the ProxySetting and GlobalProxySettings CustomResourceDefinitions (YAML, `---`-separated) and
+    /// exit.
+    Crds,
 }
 
 /// `capsule-proxy demo`'s flags.

@@ -3,14 +3,14 @@
 //! The binary users deploy in front of kube-apiserver. Its command line keeps the Go capsule-proxy's flags, env
 //! vars and ports; `main` only parses arguments, loads the cluster access, starts the data-plane cores and the
 //! control thread (whose snapshots and look-ups it hands to the cores), and waits. `capsule-proxy demo` runs
-//! the proxy in front of kube-sim's demo cluster instead.
+//! the proxy in front of kube-sim's demo cluster instead; `capsule-proxy crds` prints its CRDs.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
 use capsule_proxy::cli::{self, Args, Command, DemoArgs};
-use capsule_proxy::{config, kubeconfig};
+use capsule_proxy::{config, crds_command, kubeconfig, logging, metrics};
 use capsule_proxy_control::Control;
 use capsule_proxy_dataplane::{CoreUpdate, Dataplane};
 use capsule_proxy_policy::review::Reviewer;
@@ -18,9 +18,13 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    init_logging();
+    if let Err(e) = logging::init(&args) {
+        eprintln!("capsule-proxy: {e}");
+        return ExitCode::FAILURE;
+    }
     let outcome = match &args.command {
         Some(Command::Demo(demo)) => run_demo(demo),
+        Some(Command::Crds) => crds_command::print(&mut std::io::stdout().lock()).map_err(Into::into),
         None => run(&args),
     };
     match outcome {
@@ -44,6 +48,8 @@ fn run_demo(_args: &DemoArgs) -> anyhow::Result<()> {
 
 fn run(args: &Args) -> anyhow::Result<()> {
     args.validate()?;
+    let metrics_addr = metrics::parse_metrics_addr(&args.metrics_addr)
+        .map_err(|e| anyhow::anyhow!("--metrics-addr: {e}"))?;
     let namespace = cli::proxy_namespace(std::env::var("NAMESPACE").ok().as_deref())?;
     for warning in args.warnings() {
         tracing::warn!("{warning}");
@@ -59,12 +65,21 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     let dataplane = Dataplane::start(config).context("starting the data plane")?;
     let cores = dataplane.broadcast();
-    let control = Control::start(
-        config::cluster_connection(&access),
-        config::control_options(args),
-        move |snapshot| cores.send(&CoreUpdate::Snapshot(snapshot)),
-    )
-    .context("starting the control plane")?;
+    let control = Arc::new(
+        Control::start(
+            config::cluster_connection(&access),
+            config::control_options(args),
+            move |snapshot| cores.send(&CoreUpdate::Snapshot(snapshot)),
+        )
+        .context("starting the control plane")?,
+    );
+    let metrics = metrics_addr
+        .map(|addr| metrics::serve(addr, dataplane.broadcast(), Arc::clone(&control)))
+        .transpose()
+        .context("serving metrics")?;
+    if let Some(metrics) = &metrics {
+        tracing::info!(addr = %metrics.local_addr(), "serving metrics");
+    }
     let reviewer: Arc<dyn Reviewer> = control.reviewer();
     dataplane.broadcast().send(&CoreUpdate::Reviewer(reviewer));
     if dataplane.driver_fallback() {
@@ -86,8 +101,12 @@ fn run(args: &Args) -> anyhow::Result<()> {
         .probe_addr()
         .map(|addr| format!(", probes http://{addr}"))
         .unwrap_or_default();
+    let metrics_note = metrics
+        .as_ref()
+        .map(|server| format!(", metrics http://{}", server.local_addr()))
+        .unwrap_or_default();
     println!(
-        "capsule-proxy ready on {scheme}://{} ({} cores, driver {}, upstream {}{probes})",
+        "capsule-proxy ready on {scheme}://{} ({} cores, driver {}, upstream {}{probes}{metrics_note})",
         dataplane.local_addr(),
         dataplane.cores(),
         dataplane.driver(),
@@ -95,15 +114,4 @@ fn run(args: &Args) -> anyhow::Result<()> {
     );
     dataplane.wait();
     Ok(())
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .init();
 }

@@ -20,6 +20,7 @@
 pub mod crds;
 pub mod discovery;
 pub mod identity;
+pub mod metrics_server;
 mod objects;
 pub mod probes;
 mod reviews;

@@ -11,13 +11,14 @@ use std::time::Duration;
 
 use capsule_proxy_policy::review::Reviewer;
 use capsule_proxy_policy::snapshot::Snapshot;
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, Sender};
 use rustls::ServerConfig;
 
 use crate::codec::Limits;
 use crate::config::{AuthConfig, AuthMethod, ClientTimeouts, FilterConfig};
 use crate::decide::watch_still_valid;
 use crate::identity::TokenCache;
+use crate::metrics::{CoreMetrics, CoreMetricsSnapshot};
 use crate::upstream::Pool;
 use crate::watch_end::WatchRegistry;
 
@@ -37,6 +38,8 @@ pub enum CoreUpdate {
     Snapshot(Arc<Snapshot>),
     /// The control plane's look-ups (TokenReview, SubjectAccessReview, object reads), once it runs.
     Reviewer(Arc<dyn Reviewer>),
+    /// A metrics scrape: the core sends a copy of its metrics back.
+    Scrape(Sender<CoreMetricsSnapshot>),
 }
 
 /// Settings a core reads on every request; fixed at start.
@@ -106,6 +109,8 @@ pub struct Core {
     pub tokens: TokenCache,
     /// Open filtered watches.
     pub watches: Rc<WatchRegistry>,
+    /// Request and connection metrics.
+    pub metrics: CoreMetrics,
 }
 
 impl Core {
@@ -127,6 +132,9 @@ impl Core {
                 *self.snapshot.borrow_mut() = Some(snapshot);
             }
             CoreUpdate::Reviewer(reviewer) => *self.reviewer.borrow_mut() = Some(reviewer),
+            CoreUpdate::Scrape(reply) => {
+                let _ = reply.send(self.metrics.snapshot(self.pool.idle_count()));
+            }
         }
     }
 }

@@ -28,6 +28,7 @@ use crate::forward_head::{ForwardIdentity, Impersonated, UpstreamAuth, write_ups
 use crate::identity::{
     Identity, IdentityError, ImpersonationRequest, caller_identity, effective_identity, wait_for,
 };
+use crate::metrics::RouteLabel;
 use crate::plan::{ResponsePlan, SelfReviewPlan};
 use crate::watch_end::{StopSignal, WatchEntry};
 
@@ -69,6 +70,8 @@ pub struct Buffers<'b> {
     pub target: &'b mut String,
     /// The path kept for the namespace gate.
     pub gate_path: &'b mut String,
+    /// The route template the request is counted under, once it is classified.
+    pub route: &'b mut RouteLabel,
 }
 
 /// Decides on the request `head`.
@@ -112,6 +115,7 @@ pub async fn decide_request(
         let resources = snapshot.as_deref().map_or(&empty, Snapshot::api_resources);
         classify(head.method.as_str(), &path, query, resources, gates)
     };
+    *buffers.route = RouteLabel::of(&route);
     let mut flow = Flow {
         core,
         client,
@@ -144,11 +148,16 @@ struct Flow<'f, 'h> {
 }
 
 impl Flow<'_, '_> {
-    fn reviewer(&self) -> Result<Arc<dyn Reviewer>, Verdict> {
-        self.core.reviewer.borrow().clone().ok_or(Verdict::Respond(
-            503,
-            Cow::Borrowed("capsule-proxy has not connected to the API server yet"),
-        ))
+    /// The control plane's look-ups, waiting for them right after start (they reach the cores a moment after
+    /// the listeners open).
+    async fn reviewer(&self) -> Result<Arc<dyn Reviewer>, Verdict> {
+        let core = self.core;
+        await_control(core, || core.reviewer.borrow().clone())
+            .await
+            .ok_or(Verdict::Respond(
+                503,
+                Cow::Borrowed("capsule-proxy's control plane is not running"),
+            ))
     }
 
     /// Forwards as the caller: a bearer caller with its own head, a certificate caller impersonated (its own
@@ -173,7 +182,7 @@ impl Flow<'_, '_> {
                     });
                     return self.write(auth, None, false, plan);
                 };
-                let reviewer = match self.reviewer() {
+                let reviewer = match self.reviewer().await {
                     Ok(reviewer) => reviewer,
                     Err(verdict) => return verdict,
                 };
@@ -233,10 +242,14 @@ impl Flow<'_, '_> {
     /// SelfSubjectAccessReview / SelfSubjectRulesReview (§3.12): forwarded as the caller, answered as JSON with
     /// what the proxy grants added.
     async fn self_review(&mut self, snapshot: Option<Arc<Snapshot>>, rules_review: bool) -> Verdict {
-        let Some(snapshot) = snapshot else {
+        let core = self.core;
+        let Some(snapshot) = (match snapshot {
+            Some(snapshot) => Some(snapshot),
+            None => await_control(core, || core.snapshot.borrow().clone()).await,
+        }) else {
             return self.pass_through(None, ResponsePlan::Relay).await;
         };
-        let reviewer = match self.reviewer() {
+        let reviewer = match self.reviewer().await {
             Ok(reviewer) => reviewer,
             Err(verdict) => return verdict,
         };
@@ -269,13 +282,17 @@ impl Flow<'_, '_> {
         path: &str,
         query: &str,
     ) -> Verdict {
-        let Some(snapshot) = snapshot else {
+        let core = self.core;
+        let Some(snapshot) = (match snapshot {
+            Some(snapshot) => Some(snapshot),
+            None => await_control(core, || core.snapshot.borrow().clone()).await,
+        }) else {
             return Verdict::Respond(
                 503,
                 Cow::Borrowed("capsule-proxy has not synced its view of tenant ownership yet"),
             );
         };
-        let reviewer = match self.reviewer() {
+        let reviewer = match self.reviewer().await {
             Ok(reviewer) => reviewer,
             Err(verdict) => return verdict,
         };
@@ -319,6 +336,7 @@ impl Flow<'_, '_> {
                                 gvr,
                                 name: Some(name),
                             } => not_found(gvr.resource, gvr.group, name),
+                            Route::NamespaceGet { name } => not_found("namespaces", "", name),
                             _ => not_found("", "", path),
                         };
                         Decision::Respond { code, message }
@@ -427,6 +445,23 @@ pub fn watch_still_valid(snapshot: &Snapshot, entry: &WatchEntry, filter: &Filte
         // The catch-all's answer needs reviews: it is not re-decided here.
         Some(Decision::AccessReviews(_)) => true,
         _ => false,
+    }
+}
+
+/// How often a request waiting for the control plane's first hand-over looks again.
+const CONTROL_POLL: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// What `get` finds on the core, waiting up to the review timeout for it to arrive.
+async fn await_control<T>(core: &Core, get: impl Fn() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + core.settings.filter.review_timeout;
+    loop {
+        if let Some(found) = get() {
+            return Some(found);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        monoio::time::sleep(CONTROL_POLL).await;
     }
 }
 

@@ -9,6 +9,7 @@ use crate::core::Core;
 use capsule_proxy_policy::model::ClusterResourceRule;
 use capsule_proxy_policy::self_review::{ReviewContext, rewrite_access_review, rewrite_rules_review};
 
+use crate::metrics::{ConnectErrorKind, Counted, Direction, StreamKind};
 use crate::namespace_gate;
 use crate::plan::{ResponsePlan, SelfReviewPlan};
 use crate::relay::{BodyRelay, RelayError, WatchedRelay, relay_watching_client};
@@ -49,6 +50,7 @@ pub async fn forward(core: &Core, conn: &mut ClientConn, facts: &RequestFacts, p
         let mut upstream = match checkout {
             Ok(upstream) => upstream,
             Err(e) => {
+                core.metrics.connect_error(ConnectErrorKind::of(&e));
                 tracing::warn!(core = core.id, error = %e, "API server unreachable");
                 let message = format!("capsule-proxy cannot reach the API server: {e}");
                 return respond(conn, e.status(), &message, facts).await;
@@ -69,6 +71,7 @@ pub async fn forward(core: &Core, conn: &mut ClientConn, facts: &RequestFacts, p
                 return Next::Close;
             }
         }
+        let sent = conn.out.len();
         if let Err(e) = upstream.stream.write_vec(&mut conn.out).await {
             if reused && retryable && !retried {
                 retried = true;
@@ -77,11 +80,10 @@ pub async fn forward(core: &Core, conn: &mut ClientConn, facts: &RequestFacts, p
             let message = format!("capsule-proxy lost the API server connection: {e}");
             return respond(conn, 502, &message, facts).await;
         }
+        core.metrics.relayed(Direction::ClientToUpstream, sent);
         if !body.is_done() {
-            match body
-                .run(&mut conn.stream, &mut conn.buf, &mut upstream.stream)
-                .await
-            {
+            let mut sink = Counted::new(&mut upstream.stream, &core.metrics, Direction::ClientToUpstream);
+            match body.run(&mut conn.stream, &mut conn.buf, &mut sink).await {
                 Ok(()) => {}
                 Err(RelayError::Framing(e)) => {
                     return respond(conn, 400, &format!("invalid request body: {e}"), facts).await;
@@ -248,6 +250,7 @@ async fn relay_response(
         upstream.buf.consume(len);
         result
     };
+    conn.status = status;
     let plan = match plan {
         ResponsePlan::NamespaceGate if status == 403 => {
             match namespace_gate::masked(core, &conn.gate_path).await {
@@ -279,29 +282,35 @@ async fn relay_response(
             if !upstream_close && framing != BodyFraming::UntilClose {
                 core.pool.checkin(upstream);
             }
+            core.metrics.relayed(Direction::UpstreamToClient, conn.resp.len());
             return finish_write(conn, facts.close).await;
         }
         other => other,
     };
     if framing == BodyFraming::Tunnel {
+        let head = conn.resp.len();
         if conn.stream.write_vec(&mut conn.resp).await.is_err() {
             return Next::Close;
         }
+        core.metrics.relayed(Direction::UpstreamToClient, head);
         return Next::Upgrade(upstream);
     }
     let mut body = BodyRelay::new(framing, limits);
     if body.take_buffered(&mut upstream.buf, &mut conn.resp).is_err() {
         return respond(conn, 502, "the API server sent an invalid chunked body", facts).await;
     }
+    let first = conn.resp.len();
     if conn.stream.write_vec(&mut conn.resp).await.is_err() {
         return Next::Close;
     }
+    core.metrics.relayed(Direction::UpstreamToClient, first);
     let relayed = if body.is_done() {
         Ok(())
     } else if matches!(body, BodyRelay::Length(_)) {
-        body.run(&mut upstream.stream, &mut upstream.buf, &mut conn.stream)
-            .await
+        let mut sink = Counted::new(&mut conn.stream, &core.metrics, Direction::UpstreamToClient);
+        body.run(&mut upstream.stream, &mut upstream.buf, &mut sink).await
     } else {
+        let _stream = core.metrics.stream_opened(StreamKind::Response);
         // Open-ended bodies (watch and log streams): stop as soon as the client goes away, or when a filtered
         // watch's ownership changes.
         let never = StopSignal::default();
@@ -316,6 +325,7 @@ async fn relay_response(
             &mut conn.stream,
             &mut conn.buf,
             stop,
+            &core.metrics,
         )
         .await
         {

@@ -7,6 +7,7 @@ use monoio::io::{CancelHandle, Canceller};
 
 use crate::codec::{BodyFraming, ChunkedScanner, CodecError, Limits};
 use crate::io::{IoBuffer, ReadHalf, Stream, WriteHalf};
+use crate::metrics::{CoreMetrics, Counted, Direction};
 use crate::watch_end::StopSignal;
 
 /// Where a body is written: a whole connection or the write half of a split one.
@@ -216,7 +217,8 @@ impl BodyRelay {
 /// watching the client: when it closes, the relay stops at once — releasing the apiserver's watch — instead of
 /// at the next event. Bytes the client sends meanwhile (a pipelined request) stay in `client_buf`.
 ///
-/// `client` is split for the duration and joined again before returning.
+/// `client` is split for the duration and joined again before returning. What is written to it is counted in
+/// `metrics`.
 pub async fn relay_watching_client(
     body: &mut BodyRelay,
     upstream: &mut Stream,
@@ -224,11 +226,13 @@ pub async fn relay_watching_client(
     client: &mut Stream,
     client_buf: &mut IoBuffer,
     stop: &StopSignal,
+    metrics: &CoreMetrics,
 ) -> WatchedRelay {
     let (mut client_read, mut client_write) = std::mem::replace(client, Stream::Detached).into_split();
     let canceller = Canceller::new();
     let outcome = {
-        let mut relay = pin!(body.run_until(upstream, upstream_buf, &mut client_write, stop));
+        let mut sink = Counted::new(&mut client_write, metrics, Direction::UpstreamToClient);
+        let mut relay = pin!(body.run_until(upstream, upstream_buf, &mut sink, stop));
         let mut watch = pin!(watch_for_close(&mut client_read, client_buf, canceller.handle()));
         let finished = |result: Result<RunEnd, RelayError>| match result {
             Ok(RunEnd::Done) => WatchedRelay::Relayed(Ok(())),
@@ -278,24 +282,33 @@ async fn watch_for_close(read: &mut ReadHalf, buf: &mut IoBuffer, cancel: Cancel
 /// Relays an upgraded connection (`101 Switching Protocols`) in both directions until both sides are done.
 ///
 /// Bytes already buffered on either side go first. Each direction half-closes its destination when its
-/// source ends, so the peer sees the end of the stream and closes its side in turn.
-pub async fn tunnel(client: Stream, mut client_buf: IoBuffer, upstream: Stream, mut upstream_buf: IoBuffer) {
+/// source ends, so the peer sees the end of the stream and closes its side in turn. What is relayed is counted
+/// in `metrics`.
+pub async fn tunnel(
+    client: Stream,
+    mut client_buf: IoBuffer,
+    upstream: Stream,
+    mut upstream_buf: IoBuffer,
+    metrics: &CoreMetrics,
+) {
     let (mut client_read, mut client_write) = client.into_split();
     let (mut upstream_read, mut upstream_write) = upstream.into_split();
+    let mut to_upstream = Counted::new(&mut upstream_write, metrics, Direction::ClientToUpstream);
+    let mut to_client = Counted::new(&mut client_write, metrics, Direction::UpstreamToClient);
     monoio::join!(
-        pump(&mut client_read, &mut client_buf, &mut upstream_write),
-        pump(&mut upstream_read, &mut upstream_buf, &mut client_write),
+        pump(&mut client_read, &mut client_buf, &mut to_upstream),
+        pump(&mut upstream_read, &mut upstream_buf, &mut to_client),
     );
 }
 
-async fn pump(src: &mut ReadHalf, buf: &mut IoBuffer, dst: &mut WriteHalf) {
+async fn pump(src: &mut ReadHalf, buf: &mut IoBuffer, dst: &mut Counted<'_, WriteHalf>) {
     loop {
         if !buf.is_empty() && dst.write_buffered(buf, buf.len()).await.is_err() {
             return;
         }
         match src.read(buf).await {
             Ok(0) | Err(_) => {
-                let _ = dst.shutdown().await;
+                let _ = dst.inner().shutdown().await;
                 return;
             }
             Ok(_) => {}

@@ -15,6 +15,7 @@ use capsule_proxy_policy::ApiCredential;
 
 use crate::config::{DataplaneConfig, DriverChoice};
 use crate::core::{Core, CoreUpdate, Settings, apply_updates};
+use crate::metrics::{self, CoreMetrics, CoreMetricsSnapshot};
 use crate::serve::accept_loop;
 use crate::tls_config::{self, TlsConfigError};
 use crate::upstream::{Pool, UpstreamTls};
@@ -118,6 +119,11 @@ impl CoreBroadcast {
     /// Sends `update` to every core; cores apply it between requests.
     pub fn send(&self, update: &CoreUpdate) {
         broadcast(&self.senders, update);
+    }
+
+    /// Every core's metrics, summed; a core that does not answer within `timeout` is left out.
+    pub fn scrape(&self, timeout: std::time::Duration) -> CoreMetricsSnapshot {
+        metrics::scrape(&self.senders, timeout)
     }
 }
 
@@ -270,6 +276,11 @@ impl Dataplane {
         self.driver_fallback
     }
 
+    /// Every core's metrics, summed; a core that does not answer within `timeout` is left out.
+    pub fn scrape(&self, timeout: std::time::Duration) -> CoreMetricsSnapshot {
+        self.updates.scrape(timeout)
+    }
+
     /// Number of cores.
     pub fn cores(&self) -> usize {
         self.threads.len()
@@ -371,6 +382,7 @@ async fn core_main(
         reviewer: std::cell::RefCell::new(None),
         tokens: Default::default(),
         watches: Default::default(),
+        metrics: CoreMetrics::new(driver),
     });
     monoio::spawn(apply_updates(Rc::clone(&core), updates));
     tracing::debug!(core = core.id, driver = %driver, "core accepting");

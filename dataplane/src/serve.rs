@@ -14,6 +14,7 @@ use crate::core::Core;
 use crate::decide::{Buffers, ClientFacts, Verdict, decide_request};
 use crate::forward::forward;
 use crate::io::{IoBuffer, Stream, TlsConn};
+use crate::metrics::{HandshakeOutcome, RouteLabel, StreamKind};
 use crate::relay;
 use crate::status::{write_plain, write_redirect, write_status};
 use crate::upstream::UpstreamConn;
@@ -55,6 +56,9 @@ pub struct ClientConn {
     peer: SocketAddr,
     trusted: bool,
     cert_identity: Option<CallerIdentity>,
+    /// The status of the response head last written to the client for the current request (0: none yet).
+    pub status: u16,
+    route: RouteLabel,
 }
 
 /// What a request leaves the connection ready for.
@@ -111,6 +115,7 @@ impl RequestFacts {
 }
 
 async fn serve_connection(core: Rc<Core>, tcp: TcpStream, peer: SocketAddr) {
+    let _open = core.metrics.connection_opened();
     let _ = tcp.set_nodelay(true);
     let accepted = Instant::now();
     let trusted = {
@@ -125,11 +130,20 @@ async fn serve_connection(core: Rc<Core>, tcp: TcpStream, peer: SocketAddr) {
                 Ok(session) => session,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot start a TLS session");
+                    core.metrics.tls_handshake(HandshakeOutcome::Failed);
                     return;
                 }
             };
             let mut tls = TlsConn::new(tcp, session.into());
-            match monoio::time::timeout(core.settings.timeouts.tls_handshake, tls.handshake()).await {
+            let handshake =
+                monoio::time::timeout(core.settings.timeouts.tls_handshake, tls.handshake()).await;
+            let outcome = match &handshake {
+                Ok(Ok(())) => HandshakeOutcome::Ok,
+                Ok(Err(_)) => HandshakeOutcome::Failed,
+                Err(_) => HandshakeOutcome::Timeout,
+            };
+            core.metrics.tls_handshake(outcome);
+            match handshake {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     tracing::debug!(%peer, error = %e, "TLS handshake failed");
@@ -159,6 +173,8 @@ async fn serve_connection(core: Rc<Core>, tcp: TcpStream, peer: SocketAddr) {
         peer,
         trusted,
         cert_identity,
+        status: 0,
+        route: RouteLabel::Root,
     };
     let mut first = true;
     loop {
@@ -181,7 +197,15 @@ async fn serve_connection(core: Rc<Core>, tcp: TcpStream, peer: SocketAddr) {
                 return;
             }
             Next::Upgrade(upstream) => {
-                relay::tunnel(conn.stream, conn.buf, upstream.stream, upstream.buf).await;
+                let _stream = core.metrics.stream_opened(StreamKind::Upgrade);
+                relay::tunnel(
+                    conn.stream,
+                    conn.buf,
+                    upstream.stream,
+                    upstream.buf,
+                    &core.metrics,
+                )
+                .await;
                 return;
             }
         }
@@ -262,8 +286,23 @@ fn codec_message(status: u16) -> &'static str {
     }
 }
 
-/// Handles the request whose head starts the buffer.
+/// Handles the request whose head starts the buffer and counts it (in flight meanwhile; then under its route
+/// template, with the status written to the client, unless none was).
 async fn handle(core: &Core, conn: &mut ClientConn) -> Next {
+    let started = Instant::now();
+    let in_flight = core.metrics.request_started();
+    conn.status = 0;
+    conn.route = RouteLabel::Root;
+    let next = handle_request(core, conn).await;
+    if conn.status != 0 {
+        core.metrics
+            .record_request(conn.route, conn.status, started.elapsed());
+    }
+    drop(in_flight);
+    next
+}
+
+async fn handle_request(core: &Core, conn: &mut ClientConn) -> Next {
     let settings = &core.settings;
     let (facts, verdict) = {
         let (head, len) = match parse_request_head(conn.buf.filled(), &settings.limits) {
@@ -282,6 +321,7 @@ async fn handle(core: &Core, conn: &mut ClientConn) -> Next {
             scratch: &mut conn.scratch,
             target: &mut conn.target,
             gate_path: &mut conn.gate_path,
+            route: &mut conn.route,
         };
         let verdict = decide_request(core, &client, &head, buffers).await;
         conn.buf.consume(len);
@@ -292,11 +332,14 @@ async fn handle(core: &Core, conn: &mut ClientConn) -> Next {
         Verdict::Redirect(location) => {
             let close = facts.close || facts.framing != BodyFraming::None;
             conn.resp.clear();
+            conn.status = 301;
             write_redirect(&mut conn.resp, &location, close);
             finish(conn, close).await
         }
         Verdict::Healthz => {
             let close = facts.close || facts.framing != BodyFraming::None;
+            conn.route = RouteLabel::Healthz;
+            conn.status = 200;
             conn.resp.clear();
             write_plain(&mut conn.resp, 200, "ok", close, facts.method == Method::Head);
             finish(conn, close).await
@@ -310,12 +353,14 @@ pub async fn respond(conn: &mut ClientConn, code: u16, message: &str, facts: &Re
     // An unread request body makes the connection unusable for a next request.
     let close = facts.close || facts.framing != BodyFraming::None;
     conn.resp.clear();
+    conn.status = code;
     write_status(&mut conn.resp, code, message, close, facts.method == Method::Head);
     finish(conn, close).await
 }
 
 async fn respond_closing(conn: &mut ClientConn, code: u16, message: &str) -> Next {
     conn.resp.clear();
+    conn.status = code;
     write_status(&mut conn.resp, code, message, true, false);
     finish(conn, true).await
 }

@@ -160,6 +160,11 @@ impl Pool {
         }
     }
 
+    /// Idle connections kept (some may have aged out and wait to be dropped at the next checkout).
+    pub fn idle_count(&self) -> usize {
+        self.idle.borrow().len()
+    }
+
     fn take_idle(&self) -> Option<UpstreamConn> {
         let mut idle = self.idle.borrow_mut();
         while let Some(conn) = idle.pop() {

@@ -60,6 +60,7 @@ impl Proxy {
             .arg("--listening-port=0")
             .arg("--cores=1")
             .arg("--health-probe-addr=127.0.0.1:0")
+            .arg("--metrics-addr=127.0.0.1:0")
             .arg("--kubeconfig")
             .arg(env.kubeconfig("capsule-proxy"));
         if tls {

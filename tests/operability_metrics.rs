@@ -1,0 +1,227 @@
+//! `/metrics` of the running proxy counts what really went through it: requests per route template and status
+//! (the Go proxy's metric names), their durations, connections, streams, handshakes, bytes, the cores' driver
+//! and the control plane's snapshot.
+#![allow(clippy::unwrap_used)] // test code unwraps what it built itself; a panic is the failure report
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use support::capsule::{LogOnFailure, proxied_lines, start_synced};
+use support::proxy::Proxy;
+use support::raw::{Conn, get, poll_until};
+use support::{Env, Streaming};
+
+/// Deadline for the metrics to settle (cores answer scrapes between requests, at least every 200 ms).
+const SETTLE: Duration = Duration::from_secs(30);
+
+/// One scrape: `name{labels}` (exactly as exposed) → value.
+struct Scrape(BTreeMap<String, f64>);
+
+impl Scrape {
+    fn value(&self, series: &str) -> f64 {
+        self.0.get(series).copied().unwrap_or(0.0)
+    }
+
+    /// The series of `name` (with their labels), and their values.
+    fn series(&self, name: &str) -> BTreeMap<&str, f64> {
+        let prefix = format!("{name}{{");
+        self.0
+            .iter()
+            .filter(|(series, _)| series.starts_with(&prefix) || *series == name)
+            .map(|(series, value)| (series.as_str(), *value))
+            .collect()
+    }
+}
+
+/// Where the proxy serves its metrics, from its log.
+async fn metrics_addr(proxy: &Proxy) -> SocketAddr {
+    let find = |log: &str| -> Option<SocketAddr> {
+        let line = log.lines().find(|l| l.contains("serving metrics"))?;
+        line.split("addr=")
+            .nth(1)?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    };
+    proxy
+        .wait_for_log("the metrics address", |log| find(log).is_some())
+        .await;
+    find(&proxy.log()).unwrap()
+}
+
+async fn scrape(addr: SocketAddr) -> Scrape {
+    let mut conn = Conn::plain(addr).await;
+    let response = conn.exchange(&get("/metrics", None)).await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(response.header("content-type"), Some("text/plain; version=0.0.4"));
+    let mut values = BTreeMap::new();
+    for line in response.text().lines().filter(|l| !l.starts_with('#')) {
+        let (series, value) = line.rsplit_once(' ').unwrap();
+        values.insert(series.to_string(), value.parse().unwrap());
+    }
+    Scrape(values)
+}
+
+/// Scrapes until `settled` holds, within [`SETTLE`].
+async fn scrape_until(addr: SocketAddr, what: &str, settled: impl Fn(&Scrape) -> bool) -> Scrape {
+    poll_until(SETTLE, || async {
+        let now = scrape(addr).await;
+        settled(&now).then_some(now)
+    })
+    .await
+    .unwrap_or_else(|| panic!("the metrics never showed {what}"))
+}
+
+fn requests(path: &str, status: u16) -> String {
+    format!("capsule_proxy_requests_total{{path=\"{path}\",status=\"{status}\"}}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_the_traffic_that_went_through() {
+    let env = Env::start().await;
+    let proxy = start_synced(&env, &[]).await;
+    let _log = LogOnFailure(&proxy);
+    let addr = metrics_addr(&proxy).await;
+    let ready = scrape(addr).await;
+    assert!(ready.value("capsule_proxy_snapshot_generation") >= 1.0);
+    assert!(ready.0.contains_key("capsule_proxy_snapshot_age_seconds"));
+    assert_eq!(
+        ready.value("capsule_proxy_cores{driver=\"io_uring\"}")
+            + ready.value("capsule_proxy_cores{driver=\"epoll\"}"),
+        1.0,
+        "one core, running one driver"
+    );
+    assert!(
+        ready.series("capsule_proxy_requests_total").is_empty(),
+        "no request yet"
+    );
+
+    // Filtered namespace lists, a pass-through list, a watch, and raw requests on one kept-alive connection.
+    for _ in 0..3 {
+        let names = proxied_lines(&proxy, &env, "alice", &["get", "ns", "-o", "name"]).await;
+        assert_eq!(names, ["namespace/oil-dev", "namespace/oil-prod"]);
+    }
+    let pods = proxied_lines(
+        &proxy,
+        &env,
+        "alice",
+        &["get", "pods", "-n", "oil-dev", "-o", "name"],
+    )
+    .await;
+    assert_eq!(pods, ["pod/web"]);
+
+    let mut watch = Streaming::spawn({
+        let mut cmd = proxy.kubectl(&env, "alice");
+        cmd.args(["get", "pods", "-n", "oil-dev", "-w", "-o", "name"]);
+        cmd
+    });
+    watch.until(|line| line == "pod/web").await;
+    scrape_until(addr, "the open watch", |s| {
+        s.value("capsule_proxy_open_streams{kind=\"response\"}") == 1.0
+    })
+    .await;
+    watch.child.kill().await.unwrap();
+
+    let mut conn = Conn::open(&proxy).await;
+    assert_eq!(conn.exchange(&get("/_healthz", None)).await.status, 200);
+    assert_eq!(conn.exchange(&get("/api/v1/namespaces", None)).await.status, 401);
+    let missing = get("/api/v1/namespaces/oil-dev/pods/missing", Some("alice-token"));
+    assert_eq!(conn.exchange(&missing).await.status, 404);
+
+    // Once every kubectl has gone, only `conn` is open and nothing is in flight: every request was counted.
+    let after = scrape_until(addr, "no request in flight and one connection", |s| {
+        s.value("capsule_proxy_requests_in_flight") == 0.0
+            && s.value("capsule_proxy_client_connections") == 1.0
+            && s.value("capsule_proxy_open_streams{kind=\"response\"}") == 0.0
+    })
+    .await;
+
+    // What the proxy passed through as alice reached kube-sim as alice: the "/" route counts exactly that, plus
+    // the 401 the proxy answered itself. The namespace lists were sent as the proxy, filtered.
+    let mut expected: BTreeMap<String, f64> = BTreeMap::new();
+    for entry in env.sim.audit().iter().filter(|e| e.user == "alice") {
+        *expected.entry(requests("/", entry.code)).or_default() += 1.0;
+    }
+    assert!(expected.contains_key(&requests("/", 404)), "{expected:?}");
+    *expected.entry(requests("/", 401)).or_default() += 1.0;
+    expected.insert(requests("/api/v1/namespaces", 200), 3.0);
+    expected.insert(requests("/_healthz", 200), 1.0);
+    let counted: BTreeMap<String, f64> = after
+        .series("capsule_proxy_requests_total")
+        .into_iter()
+        .map(|(series, value)| (series.to_string(), value))
+        .collect();
+    assert_eq!(counted, expected);
+
+    // Each route's histogram counts its requests, every one under +Inf.
+    let paths: BTreeSet<&str> = ["/", "/api/v1/namespaces", "/_healthz"].into();
+    for path in paths {
+        let requests: f64 = counted
+            .iter()
+            .filter(|(series, _)| series.contains(&format!("path=\"{path}\",")))
+            .map(|(_, n)| n)
+            .sum();
+        let count = after.value(&format!(
+            "capsule_proxy_response_time_seconds_count{{path=\"{path}\"}}"
+        ));
+        let inf = after.value(&format!(
+            "capsule_proxy_response_time_seconds_bucket{{path=\"{path}\",le=\"+Inf\"}}"
+        ));
+        assert_eq!(count, requests, "{path}");
+        assert_eq!(inf, requests, "{path}");
+        let ten = after.value(&format!(
+            "capsule_proxy_response_time_seconds_bucket{{path=\"{path}\",le=\"10\"}}"
+        ));
+        assert!(ten <= inf, "{path}");
+    }
+
+    // Every connection (kubectl's and ours) completed its TLS handshake.
+    let accepted = after.value("capsule_proxy_client_connections_total");
+    assert!(accepted >= 6.0, "{accepted}");
+    assert_eq!(
+        after.value("capsule_proxy_tls_handshakes_total{outcome=\"ok\"}"),
+        accepted
+    );
+    assert_eq!(
+        after.value("capsule_proxy_tls_handshakes_total{outcome=\"failed\"}"),
+        0.0
+    );
+    assert_eq!(after.value("capsule_proxy_open_streams{kind=\"upgrade\"}"), 0.0);
+    assert!(after.value("capsule_proxy_relayed_bytes_total{direction=\"client_to_upstream\"}") > 0.0);
+    assert!(after.value("capsule_proxy_relayed_bytes_total{direction=\"upstream_to_client\"}") > 0.0);
+    assert!(after.value("capsule_proxy_upstream_idle_connections") >= 1.0);
+    assert_eq!(
+        after.value("capsule_proxy_upstream_connect_errors_total{kind=\"refused\"}"),
+        0.0
+    );
+    // alice's token was reviewed once, then served from the cache.
+    assert!(after.value("capsule_proxy_identity_cache_lookups_total{result=\"miss\"}") >= 1.0);
+    assert!(after.value("capsule_proxy_snapshot_generation") >= 1.0);
+    assert_eq!(after.value("capsule_proxy_watch_restarts_total"), 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_api_server_is_a_connect_error() {
+    let mut env = Env::start().await;
+    let proxy = Proxy::start(&env, &[]).await;
+    let _log = LogOnFailure(&proxy);
+    let addr = metrics_addr(&proxy).await;
+    env.sim.stop().await;
+    let mut conn = Conn::open(&proxy).await;
+    let response = conn
+        .exchange(&get("/api/v1/namespaces/oil-dev/pods", Some("alice-token")))
+        .await;
+    assert_eq!(response.status, 502, "{}", response.text());
+    let after = scrape_until(addr, "the request counted", |s| {
+        s.value(&requests("/", 502)) == 1.0
+    })
+    .await;
+    assert_eq!(
+        after.value("capsule_proxy_upstream_connect_errors_total{kind=\"refused\"}"),
+        1.0
+    );
+}
