@@ -195,7 +195,8 @@ names=(); ports=(); mains=(); descr=()
 start_capsule_proxy() {
   local name=$1; shift
   log "starting capsule-proxy ($name: --cores=$cores $*)"
-  RUST_LOG=${RUST_LOG:-info} "$proxy_bin" --listening-address=127.0.0.1 --listening-port=0 --health-probe-addr=127.0.0.1:0 --cores="$cores" \
+  NAMESPACE=capsule-system RUST_LOG=${RUST_LOG:-info} "$proxy_bin" --listening-address=127.0.0.1 --listening-port=0 \
+    --health-probe-addr=127.0.0.1:0 --metrics-addr=127.0.0.1:0 --cores="$cores" \
     --kubeconfig "$tmp/sim/capsule-proxy.kubeconfig" --auth-preferred-types=BearerToken \
     --ssl-cert-path "$tmp/tls.crt" --ssl-key-path "$tmp/tls.key" "$@" \
     >"$tmp/results/$name.out" 2>"$tmp/results/$name.err" &

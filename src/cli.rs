@@ -190,6 +190,11 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub token_cache_negative_ttl: Duration,
 
+    /// On SIGTERM: how long in-flight requests may take to finish (streams end at once) before the proxy
+    /// exits anyway.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_grace_period: Duration,
+
     /// Most time a request waits for a TokenReview, SubjectAccessReview or object read made for it.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub review_timeout: Duration,

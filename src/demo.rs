@@ -120,6 +120,7 @@ async fn start_proxy(args: &DemoArgs, sim: &KubeSim) -> anyhow::Result<(Child, S
         .arg("--ssl-key-path")
         .arg(state_dir.join("tls.key"))
         .arg("--health-probe-addr=127.0.0.1:0")
+        .arg("--metrics-addr=127.0.0.1:0")
         .args(&args.proxy_args)
         .env("NAMESPACE", PROXY_NAMESPACE)
         .env_remove("KUBECONFIG")

@@ -15,3 +15,4 @@ pub mod feature_gates;
 pub mod kubeconfig;
 pub mod logging;
 pub mod metrics;
+pub mod signals;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use capsule_proxy::cli::{self, Args, Command, DemoArgs};
+use capsule_proxy::signals::{self, SignalActions};
 use capsule_proxy::{config, crds_command, kubeconfig, logging, metrics};
 use capsule_proxy_control::Control;
 use capsule_proxy_dataplane::{CoreUpdate, Dataplane};
@@ -105,6 +106,18 @@ fn run(args: &Args) -> anyhow::Result<()> {
         .as_ref()
         .map(|server| format!(", metrics http://{}", server.local_addr()))
         .unwrap_or_default();
+    let cores = dataplane.broadcast();
+    let reloader = dataplane.reloader();
+    let grace = args.shutdown_grace_period;
+    let status = Arc::clone(control.status());
+    signals::spawn(SignalActions {
+        shutdown: Box::new(move || {
+            // Not ready first, so load balancers stop sending; then the cores drain.
+            status.set_shutting_down();
+            cores.shutdown(grace);
+        }),
+        reload: Box::new(move || reloader.reload()),
+    })?;
     println!(
         "capsule-proxy ready on {scheme}://{} ({} cores, driver {}, upstream {}{probes}{metrics_note})",
         dataplane.local_addr(),
@@ -113,5 +126,6 @@ fn run(args: &Args) -> anyhow::Result<()> {
         access.server
     );
     dataplane.wait();
+    tracing::info!("capsule-proxy stopped");
     Ok(())
 }

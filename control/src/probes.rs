@@ -52,6 +52,10 @@ fn answer(req: &Request<Incoming>, status: &ControlStatus) -> Response<Full<Byte
     }
     match req.uri().path() {
         "/healthz" | "/healthz/" => text(StatusCode::OK, "ok"),
+        "/readyz" | "/readyz/" if status.is_shutting_down() => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "[-]ready failed: shutting down\n",
+        ),
         "/readyz" | "/readyz/" if status.is_synced() => text(StatusCode::OK, "ok"),
         "/readyz" | "/readyz/" => text(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 #[derive(Debug, Default)]
 pub struct ControlStatus {
     synced: AtomicBool,
+    shutting_down: AtomicBool,
     generation: AtomicU64,
     published_unix_ms: AtomicU64,
     watch_restarts: AtomicU64,
@@ -23,6 +24,16 @@ impl ControlStatus {
     /// Whether every watch has finished its first list and a snapshot was published.
     pub fn is_synced(&self) -> bool {
         self.synced.load(Ordering::Acquire)
+    }
+
+    /// Whether the process is shutting down (`/readyz` then fails, so no new traffic is sent).
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
+
+    /// Marks the process as shutting down.
+    pub fn set_shutting_down(&self) {
+        self.shutting_down.store(true, Ordering::Release);
     }
 
     /// Generation of the last published snapshot (0: none yet).

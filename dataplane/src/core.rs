@@ -3,11 +3,11 @@
 //! Everything here is owned by the core's thread: `Rc`, `RefCell`, no locks and no shared atomics. Other
 //! threads reach a core only through its update channel, which a timer task drains between requests.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use capsule_proxy_policy::review::Reviewer;
 use capsule_proxy_policy::snapshot::Snapshot;
@@ -20,7 +20,7 @@ use crate::decide::watch_still_valid;
 use crate::identity::TokenCache;
 use crate::metrics::{CoreMetrics, CoreMetricsSnapshot};
 use crate::upstream::Pool;
-use crate::watch_end::WatchRegistry;
+use crate::watch_end::{StopSignal, StreamStops, WatchRegistry};
 
 /// How often a core drains its update channel.
 const UPDATE_POLL: Duration = Duration::from_millis(200);
@@ -38,6 +38,11 @@ pub enum CoreUpdate {
     Snapshot(Arc<Snapshot>),
     /// The control plane's look-ups (TokenReview, SubjectAccessReview, object reads), once it runs.
     Reviewer(Arc<dyn Reviewer>),
+    /// Stop accepting, end streamed responses, finish what is in flight and stop by `deadline`.
+    Shutdown {
+        /// When the core stops whatever is still open.
+        deadline: Instant,
+    },
     /// A metrics scrape: the core sends a copy of its metrics back.
     Scrape(Sender<CoreMetricsSnapshot>),
 }
@@ -111,9 +116,20 @@ pub struct Core {
     pub watches: Rc<WatchRegistry>,
     /// Request and connection metrics.
     pub metrics: CoreMetrics,
+    /// Open streamed responses, ended all at once on shutdown.
+    pub streams: Rc<StreamStops>,
+    /// Set on shutdown: when the core stops whatever is still open.
+    pub draining: Cell<Option<Instant>>,
+    /// Ends the accept loop on shutdown.
+    pub accept_stop: StopSignal,
 }
 
 impl Core {
+    /// Whether the core is shutting down (responses then close their connections).
+    pub fn is_draining(&self) -> bool {
+        self.draining.get().is_some()
+    }
+
     /// Applies one update.
     pub fn apply(&self, update: CoreUpdate) {
         match update {
@@ -132,6 +148,17 @@ impl Core {
                 *self.snapshot.borrow_mut() = Some(snapshot);
             }
             CoreUpdate::Reviewer(reviewer) => *self.reviewer.borrow_mut() = Some(reviewer),
+            CoreUpdate::Shutdown { deadline } => {
+                if self.draining.get().is_none() {
+                    tracing::info!(
+                        core = self.id,
+                        "shutting down: no new connections, streams end now"
+                    );
+                    self.draining.set(Some(deadline));
+                    self.accept_stop.stop();
+                    self.streams.stop_all();
+                }
+            }
             CoreUpdate::Scrape(reply) => {
                 let _ = reply.send(self.metrics.snapshot(self.pool.idle_count()));
             }

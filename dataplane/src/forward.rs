@@ -1,5 +1,6 @@
 //! Forwarding one request to the apiserver and relaying its response.
 
+use std::rc::Rc;
 use std::time::Instant;
 
 use crate::codec::{
@@ -200,7 +201,7 @@ async fn relay_response(
         else {
             return respond(conn, 502, "the API server sent an invalid response", facts).await;
         };
-        let client_close = facts.close || head.framing == BodyFraming::UntilClose;
+        let client_close = facts.close || head.framing == BodyFraming::UntilClose || core.is_draining();
         let json = head
             .headers
             .get("content-type")
@@ -313,18 +314,19 @@ async fn relay_response(
         let _stream = core.metrics.stream_opened(StreamKind::Response);
         // Open-ended bodies (watch and log streams): stop as soon as the client goes away, or when a filtered
         // watch's ownership changes.
-        let never = StopSignal::default();
+        // Every stream is registered so a shutdown can end it between two events.
         let stop = match &plan {
-            ResponsePlan::Watch(ticket) => ticket.signal(),
-            _ => &never,
+            ResponsePlan::Watch(ticket) => ticket.shared_signal(),
+            _ => Rc::new(StopSignal::default()),
         };
+        let _registered = core.streams.register(Rc::clone(&stop));
         match relay_watching_client(
             &mut body,
             &mut upstream.stream,
             &mut upstream.buf,
             &mut conn.stream,
             &mut conn.buf,
-            stop,
+            &stop,
             &core.metrics,
         )
         .await
@@ -334,12 +336,18 @@ async fn relay_response(
                 tracing::debug!(core = core.id, "client closed during a streamed response");
                 return Next::Close;
             }
+            WatchedRelay::Stopped if core.is_draining() => {
+                // Shutting down: the stream just ends; the client watches again through another replica.
+                tracing::debug!(core = core.id, "streamed response ended: shutting down");
+                return end_stopped_stream(conn, framing, None, true).await;
+            }
             WatchedRelay::Stopped => {
                 tracing::debug!(
                     core = core.id,
                     "filtered watch ended: the caller's ownership changed"
                 );
-                return end_stopped_watch(conn, framing, json, client_close).await;
+                let event = json.then_some(RELIST_EVENT);
+                return end_stopped_stream(conn, framing, event, client_close).await;
             }
         }
     };
@@ -359,23 +367,24 @@ async fn relay_response(
     }
 }
 
-/// Ends a filtered watch cleanly: a chunked JSON stream gets an `Expired` error event (so client-go lists
-/// again) and its last chunk; any other stream is closed.
-async fn end_stopped_watch(
+/// Ends a stopped stream cleanly: a chunked body gets `event` (if any) as a last chunk of data and then its last
+/// chunk; any other body can only end by closing.
+async fn end_stopped_stream(
     conn: &mut ClientConn,
     framing: BodyFraming,
-    json: bool,
-    client_close: bool,
+    event: Option<&[u8]>,
+    close: bool,
 ) -> Next {
     if framing != BodyFraming::Chunked {
         return Next::Close;
     }
     conn.resp.clear();
-    if json {
-        write_chunk(&mut conn.resp, RELIST_EVENT);
+    if let Some(event) = event {
+        write_chunk(&mut conn.resp, event);
     }
     conn.resp.extend_from_slice(LAST_CHUNK);
-    finish_write(conn, client_close).await
+    // The upstream connection is mid-body and is dropped; the client's stays unless it is to close.
+    finish_write(conn, close).await
 }
 
 async fn finish_write(conn: &mut ClientConn, close: bool) -> Next {

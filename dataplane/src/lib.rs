@@ -41,4 +41,4 @@ pub use config::{
     AuthConfig, AuthMethod, ClientTimeouts, DataplaneConfig, DriverChoice, ServingTls, UpstreamConfig,
 };
 pub use core::CoreUpdate;
-pub use runtime::{CoreBroadcast, Dataplane, Driver, StartError};
+pub use runtime::{CoreBroadcast, Dataplane, Driver, Reloader, StartError};

@@ -117,6 +117,16 @@ impl CoreMetrics {
         increment(&self.relayed_bytes[direction as usize], bytes as u64);
     }
 
+    /// Requests being handled now.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.get()
+    }
+
+    /// Streamed responses and upgraded connections open now.
+    pub fn streams_open(&self) -> u64 {
+        self.open_streams.iter().map(Cell::get).sum()
+    }
+
     /// A copy of everything, with the pool's `upstream_idle` connections.
     pub fn snapshot(&self, upstream_idle: usize) -> CoreMetricsSnapshot {
         let values = |cells: &[Cell<u64>]| cells.iter().map(Cell::get).collect::<Vec<_>>();

@@ -107,6 +107,28 @@ pub struct Dataplane {
     driver_fallback: bool,
     threads: Vec<JoinHandle<()>>,
     updates: CoreBroadcast,
+    reload: Sender<()>,
+}
+
+/// Asks the watcher thread to re-read its files now (cheap to clone, usable from any thread).
+#[derive(Debug, Clone)]
+pub struct Reloader(Sender<()>);
+
+impl Reloader {
+    /// Requests a re-read.
+    pub fn reload(&self) {
+        let _ = self.0.send(());
+    }
+}
+
+impl CoreBroadcast {
+    /// Tells every core to shut down gracefully within `grace`: stop accepting, end streamed responses, finish
+    /// requests in flight, then stop.
+    pub fn shutdown(&self, grace: std::time::Duration) {
+        self.send(&CoreUpdate::Shutdown {
+            deadline: std::time::Instant::now() + grace,
+        });
+    }
 }
 
 /// Sends updates to every core (cheap to clone, usable from any thread).
@@ -236,6 +258,7 @@ impl Dataplane {
         let updates = CoreBroadcast {
             senders: senders.clone(),
         };
+        let (reload, reload_requests) = crossbeam_channel::unbounded();
         watcher::spawn(
             WatchedFiles {
                 serving,
@@ -246,6 +269,7 @@ impl Dataplane {
                 upstream_host: (upstream.host.clone(), upstream.port),
             },
             senders,
+            reload_requests,
         );
         Ok(Self {
             local_addr,
@@ -253,7 +277,14 @@ impl Dataplane {
             driver_fallback,
             threads,
             updates,
+            reload,
         })
+    }
+
+    /// A handle that makes the watcher re-read the serving certificate and token files now (SIGHUP), instead of
+    /// at its next poll.
+    pub fn reloader(&self) -> Reloader {
+        Reloader(self.reload.clone())
     }
 
     /// A handle that sends updates (new snapshots) to every core.
@@ -383,11 +414,42 @@ async fn core_main(
         tokens: Default::default(),
         watches: Default::default(),
         metrics: CoreMetrics::new(driver),
+        streams: Default::default(),
+        draining: std::cell::Cell::new(None),
+        accept_stop: Default::default(),
     });
     monoio::spawn(apply_updates(Rc::clone(&core), updates));
     tracing::debug!(core = core.id, driver = %driver, "core accepting");
     let _ = ready.send(Ok(driver));
-    accept_loop(core, listener).await;
+    accept_loop(Rc::clone(&core), listener).await;
+    drain(&core).await;
+}
+
+/// How often a shutting-down core looks whether its requests are done.
+const DRAIN_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// After the accept loop ended (shutdown): waits until nothing is in flight and no stream is open, or the
+/// deadline. Returning ends the core's runtime, which closes idle keep-alive connections and whatever is left.
+async fn drain(core: &Core) {
+    let Some(deadline) = core.draining.get() else {
+        return;
+    };
+    loop {
+        let busy = core.metrics.in_flight() + core.metrics.streams_open();
+        if busy == 0 {
+            tracing::info!(core = core.id, "drained");
+            return;
+        }
+        if std::time::Instant::now() >= deadline {
+            tracing::warn!(
+                core = core.id,
+                open = busy,
+                "shutdown grace period over: closing what is left"
+            );
+            return;
+        }
+        monoio::time::sleep(DRAIN_POLL).await;
+    }
 }
 
 /// Resolves the apiserver host (an IP needs no lookup).

@@ -25,7 +25,17 @@ const CLIENT_BUF: usize = 16 * 1024;
 /// Accepts connections on `listener` for as long as the core runs, one task per connection.
 pub async fn accept_loop(core: Rc<Core>, listener: TcpListener) {
     loop {
-        match listener.accept().await {
+        let accepted = {
+            let accept = std::pin::pin!(listener.accept());
+            monoio::select! {
+                accepted = accept => accepted,
+                () = core.accept_stop.stopped() => {
+                    tracing::debug!(core = core.id, "listener closed");
+                    return;
+                }
+            }
+        };
+        match accepted {
             Ok((tcp, peer)) => {
                 monoio::spawn(serve_connection(Rc::clone(&core), tcp, peer));
             }
@@ -191,6 +201,11 @@ async fn serve_connection(core: Rc<Core>, tcp: TcpStream, peer: SocketAddr) {
         }
         first = false;
         match handle(&core, &mut conn).await {
+            // A shutting-down core keeps no connection once its request is answered.
+            Next::KeepAlive if core.is_draining() => {
+                let _ = conn.stream.shutdown().await;
+                return;
+            }
             Next::KeepAlive => {}
             Next::Close => {
                 let _ = conn.stream.shutdown().await;

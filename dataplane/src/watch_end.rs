@@ -1,4 +1,5 @@
-//! Ending filtered watch streams when the caller's ownership changes.
+//! Ending streamed responses early: filtered watches when the caller's ownership changes, and every stream when
+//! the proxy shuts down.
 //!
 //! A filtered watch was sent upstream with the selector of its start; when a new snapshot gives the caller a
 //! different selector, the stream must end so the client lists again with the new one (otherwise a removed
@@ -128,6 +129,58 @@ impl WatchTicket {
     pub fn signal(&self) -> &StopSignal {
         &self.signal
     }
+
+    /// The watch's stop signal, shared.
+    pub fn shared_signal(&self) -> Rc<StopSignal> {
+        Rc::clone(&self.signal)
+    }
+}
+
+/// The stop signals of a core's open streamed responses (watches, `logs -f`), so a shutdown can end them all.
+#[derive(Debug, Default)]
+pub struct StreamStops {
+    next: Cell<u64>,
+    stopping: Cell<bool>,
+    signals: RefCell<HashMap<u64, Rc<StopSignal>>>,
+}
+
+impl StreamStops {
+    /// Registers an open stream's signal (stopped at once when the core is already stopping them); the guard
+    /// unregisters it.
+    pub fn register(self: &Rc<Self>, signal: Rc<StopSignal>) -> StreamGuard {
+        if self.stopping.get() {
+            signal.stop();
+        }
+        let id = self.next.get();
+        self.next.set(id.wrapping_add(1));
+        self.signals.borrow_mut().insert(id, signal);
+        StreamGuard {
+            stops: Rc::clone(self),
+            id,
+        }
+    }
+
+    /// Stops every open stream, and every stream registered from now on.
+    pub fn stop_all(&self) {
+        self.stopping.set(true);
+        let signals: Vec<Rc<StopSignal>> = self.signals.borrow().values().cloned().collect();
+        for signal in signals {
+            signal.stop();
+        }
+    }
+}
+
+/// A registered stream; dropping it unregisters.
+#[derive(Debug)]
+pub struct StreamGuard {
+    stops: Rc<StreamStops>,
+    id: u64,
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.stops.signals.borrow_mut().remove(&self.id);
+    }
 }
 
 impl Drop for WatchTicket {
@@ -169,6 +222,20 @@ mod tests {
         assert_eq!(registry.len(), 1);
         drop(kept);
         assert!(registry.is_empty());
+    }
+
+    #[test]
+    fn stop_all_stops_open_and_later_streams() {
+        let stops = Rc::new(StreamStops::default());
+        let open = Rc::new(StopSignal::default());
+        let guard = stops.register(Rc::clone(&open));
+        stops.stop_all();
+        assert!(open.is_stopped());
+        let later = Rc::new(StopSignal::default());
+        let _later_guard = stops.register(Rc::clone(&later));
+        assert!(later.is_stopped());
+        drop(guard);
+        assert_eq!(stops.signals.borrow().len(), 1);
     }
 
     #[monoio::test(enable_timer = true)]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender};
 
 use crate::config::ServingTls;
 use crate::core::CoreUpdate;
@@ -41,16 +41,16 @@ pub fn read_token(path: &Path) -> Result<Arc<str>, String> {
 }
 
 /// Starts the watcher thread; it runs until the process ends.
-pub fn spawn(files: WatchedFiles, senders: Vec<Sender<CoreUpdate>>) {
+pub fn spawn(files: WatchedFiles, senders: Vec<Sender<CoreUpdate>>, reload: Receiver<()>) {
     let spawned = std::thread::Builder::new()
         .name("watcher".into())
-        .spawn(move || run(files, senders));
+        .spawn(move || run(files, senders, reload));
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start the watcher thread: certificates and tokens will not be reloaded");
     }
 }
 
-fn run(files: WatchedFiles, senders: Vec<Sender<CoreUpdate>>) {
+fn run(files: WatchedFiles, senders: Vec<Sender<CoreUpdate>>, reload: Receiver<()>) {
     let mut serving_seen = files.serving.as_ref().map(|(_, loaded)| loaded.clone());
     let mut token_seen = files.token_file.as_ref().map(|(_, loaded)| Arc::clone(loaded));
     let (host, port) = &files.upstream_host;
@@ -58,7 +58,13 @@ fn run(files: WatchedFiles, senders: Vec<Sender<CoreUpdate>>) {
     let mut addrs_seen: Option<Vec<SocketAddr>> = None;
     let mut last_resolve = Instant::now();
     loop {
-        std::thread::sleep(FILE_POLL);
+        // A reload request (SIGHUP) checks at once; otherwise every FILE_POLL.
+        match reload.recv_timeout(FILE_POLL) {
+            Ok(()) => tracing::info!("reload requested: re-reading the serving certificate and token files"),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+            // Nobody can ask any more: keep polling.
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => std::thread::sleep(FILE_POLL),
+        }
         if let Some((tls, _)) = &files.serving {
             let contents = serving_contents(tls);
             if Some(&contents) != serving_seen.as_ref() {
