@@ -14,9 +14,10 @@ mod snapshot;
 
 use std::cell::{Cell, RefCell};
 use std::io;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender};
 
 pub use labels::{ConnectErrorKind, DRIVERS, Direction, HandshakeOutcome, StreamKind, driver_index};
 pub use route_label::RouteLabel;
@@ -188,27 +189,39 @@ impl<S: BodySink> BodySink for Counted<'_, S> {
 
 /// Asks every core for a copy of its metrics and sums the answers; a core that does not answer within
 /// `timeout` is left out, with a warning.
-pub fn scrape(cores: &[Sender<CoreUpdate>], timeout: Duration) -> CoreMetricsSnapshot {
+pub fn scrape(
+    cores: &[Sender<CoreUpdate>],
+    last: &Mutex<Vec<Option<CoreMetricsSnapshot>>>,
+    timeout: Duration,
+) -> CoreMetricsSnapshot {
     let deadline = Instant::now() + timeout;
-    let (reply, answers) = crossbeam_channel::bounded(cores.len());
-    let asked = cores
+    // One reply channel per core, so an answer is known to be whose.
+    let answers: Vec<Option<Receiver<CoreMetricsSnapshot>>> = cores
         .iter()
-        .filter(|core| core.send(CoreUpdate::Scrape(reply.clone())).is_ok())
-        .count();
-    drop(reply);
-    let mut merged = CoreMetricsSnapshot::default();
-    for _ in 0..asked {
-        match answers.recv_deadline(deadline) {
-            Ok(snapshot) => merged.merge(&snapshot),
-            Err(_) => break,
+        .map(|core| {
+            let (reply, answer) = crossbeam_channel::bounded(1);
+            core.send(CoreUpdate::Scrape(reply)).is_ok().then_some(answer)
+        })
+        .collect();
+    let mut last = last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    last.resize(cores.len(), None);
+    let mut stale = 0;
+    for (answer, kept) in answers.iter().zip(last.iter_mut()) {
+        match answer.as_ref().map(|a| a.recv_deadline(deadline)) {
+            Some(Ok(snapshot)) => *kept = Some(snapshot),
+            _ => stale += 1,
         }
     }
-    if merged.cores < cores.len() as u64 {
+    if stale > 0 {
         tracing::warn!(
-            answered = merged.cores,
+            stale,
             cores = cores.len(),
-            "some cores did not answer the metrics scrape in time; their metrics are left out"
+            "some cores did not answer the metrics scrape in time; their last answer is used"
         );
+    }
+    let mut merged = CoreMetricsSnapshot::default();
+    for snapshot in last.iter().flatten() {
+        merged.merge(snapshot);
     }
     merged
 }
@@ -283,7 +296,7 @@ mod tests {
         second.record_request(RouteLabel::TenantsList, 503, Duration::from_millis(2));
         let (a, first) = answering_core(first, 1);
         let (b, second) = answering_core(second, 2);
-        let merged = scrape(&[a, b], Duration::from_secs(30));
+        let merged = scrape(&[a, b], &Mutex::default(), Duration::from_secs(30));
         first.join().unwrap();
         second.join().unwrap();
         assert_eq!(merged.cores, 2);
@@ -296,14 +309,20 @@ mod tests {
     }
 
     #[test]
-    fn a_core_that_does_not_answer_is_left_out() {
+    fn a_core_that_does_not_answer_counts_with_its_last_answer() {
         let answering = CoreMetrics::new(Driver::IoUring);
         answering.record_request(RouteLabel::Healthz, 200, Duration::ZERO);
         let (a, thread) = answering_core(answering, 0);
         // A core whose update channel is never drained.
         let (stuck, _kept) = crossbeam_channel::unbounded::<CoreUpdate>();
-        let merged = scrape(&[a, stuck], Duration::from_millis(50));
+        let last = Mutex::default();
+        let merged = scrape(&[a, stuck.clone()], &last, Duration::from_millis(50));
         thread.join().unwrap();
+        assert_eq!(merged.cores, 1);
+        assert_eq!(merged.route(RouteLabel::Healthz).status_count(200), 1);
+        // Next time the first core is stuck: its last answer still counts, so counters never go back.
+        let (stuck_too, _kept_too) = crossbeam_channel::unbounded::<CoreUpdate>();
+        let merged = scrape(&[stuck_too, stuck], &last, Duration::from_millis(50));
         assert_eq!(merged.cores, 1);
         assert_eq!(merged.route(RouteLabel::Healthz).status_count(200), 1);
     }

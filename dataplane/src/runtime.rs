@@ -135,6 +135,8 @@ impl CoreBroadcast {
 #[derive(Debug, Clone)]
 pub struct CoreBroadcast {
     senders: Vec<Sender<CoreUpdate>>,
+    /// Every core's last metrics answer, used when it does not answer a scrape in time.
+    last_metrics: Arc<std::sync::Mutex<Vec<Option<CoreMetricsSnapshot>>>>,
 }
 
 impl CoreBroadcast {
@@ -143,9 +145,10 @@ impl CoreBroadcast {
         broadcast(&self.senders, update);
     }
 
-    /// Every core's metrics, summed; a core that does not answer within `timeout` is left out.
+    /// Every core's metrics, summed; a core that does not answer within `timeout` counts with its last answer
+    /// (so counters never go back).
     pub fn scrape(&self, timeout: std::time::Duration) -> CoreMetricsSnapshot {
-        metrics::scrape(&self.senders, timeout)
+        metrics::scrape(&self.senders, &self.last_metrics, timeout)
     }
 }
 
@@ -257,6 +260,7 @@ impl Dataplane {
 
         let updates = CoreBroadcast {
             senders: senders.clone(),
+            last_metrics: Arc::default(),
         };
         let (reload, reload_requests) = crossbeam_channel::unbounded();
         watcher::spawn(
