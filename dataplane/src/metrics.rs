@@ -188,7 +188,7 @@ impl<S: BodySink> BodySink for Counted<'_, S> {
 }
 
 /// Asks every core for a copy of its metrics and sums the answers; a core that does not answer within
-/// `timeout` is left out, with a warning.
+/// `timeout` counts with its answer kept in `last` (none before its first), with a warning.
 pub fn scrape(
     cores: &[Sender<CoreUpdate>],
     last: &Mutex<Vec<Option<CoreMetricsSnapshot>>>,

@@ -311,7 +311,7 @@ impl Dataplane {
         self.driver_fallback
     }
 
-    /// Every core's metrics, summed; a core that does not answer within `timeout` is left out.
+    /// Every core's metrics, summed; a core that does not answer within `timeout` counts with its last answer.
     pub fn scrape(&self, timeout: std::time::Duration) -> CoreMetricsSnapshot {
         self.updates.scrape(timeout)
     }
