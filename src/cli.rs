@@ -262,7 +262,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub client_connection_burst: i32,
 
-    /// Go compatibility: bind address of the metrics server.
+    /// Where Prometheus metrics are served on `/metrics` (`:8080` as in Go; `0` serves none).
     #[arg(long, value_name = "ADDR", default_value = ":8080")]
     pub metrics_addr: String,
 
