@@ -227,6 +227,22 @@ impl Flow<'_, '_> {
         }
     }
 
+    /// The snapshot the request started with, or the first one to arrive right after start.
+    async fn snapshot(&self, snapshot: Option<Arc<Snapshot>>) -> Option<Arc<Snapshot>> {
+        let core = self.core;
+        match snapshot {
+            Some(snapshot) => Some(snapshot),
+            None => await_control(core, || core.snapshot.borrow().clone()).await,
+        }
+    }
+
+    /// The control plane's look-ups and the identity the request is decided for.
+    async fn reviewed_identity(&self) -> Result<(Arc<dyn Reviewer>, Identity), Verdict> {
+        let reviewer = self.reviewer().await?;
+        let identity = self.identity(&*reviewer).await?;
+        Ok((reviewer, identity))
+    }
+
     /// The identity the request is decided for.
     async fn identity(&self, reviewer: &dyn Reviewer) -> Result<Identity, Verdict> {
         let filter = &self.core.settings.filter;
@@ -242,19 +258,11 @@ impl Flow<'_, '_> {
     /// SelfSubjectAccessReview / SelfSubjectRulesReview (§3.12): forwarded as the caller, answered as JSON with
     /// what the proxy grants added.
     async fn self_review(&mut self, snapshot: Option<Arc<Snapshot>>, rules_review: bool) -> Verdict {
-        let core = self.core;
-        let Some(snapshot) = (match snapshot {
-            Some(snapshot) => Some(snapshot),
-            None => await_control(core, || core.snapshot.borrow().clone()).await,
-        }) else {
+        let Some(snapshot) = self.snapshot(snapshot).await else {
             return self.pass_through(None, ResponsePlan::Relay).await;
         };
-        let reviewer = match self.reviewer().await {
-            Ok(reviewer) => reviewer,
-            Err(verdict) => return verdict,
-        };
-        let identity = match self.identity(&*reviewer).await {
-            Ok(identity) => identity,
+        let (_, identity) = match self.reviewed_identity().await {
+            Ok(found) => found,
             Err(verdict) => return verdict,
         };
         let filter = &self.core.settings.filter;
@@ -282,22 +290,14 @@ impl Flow<'_, '_> {
         path: &str,
         query: &str,
     ) -> Verdict {
-        let core = self.core;
-        let Some(snapshot) = (match snapshot {
-            Some(snapshot) => Some(snapshot),
-            None => await_control(core, || core.snapshot.borrow().clone()).await,
-        }) else {
+        let Some(snapshot) = self.snapshot(snapshot).await else {
             return Verdict::Respond(
                 503,
                 Cow::Borrowed("capsule-proxy has not synced its view of tenant ownership yet"),
             );
         };
-        let reviewer = match self.reviewer().await {
-            Ok(reviewer) => reviewer,
-            Err(verdict) => return verdict,
-        };
-        let identity = match self.identity(&*reviewer).await {
-            Ok(identity) => identity,
+        let (reviewer, identity) = match self.reviewed_identity().await {
+            Ok(found) => found,
             Err(verdict) => return verdict,
         };
         let filter = &self.core.settings.filter;

@@ -115,26 +115,7 @@ impl BodyRelay {
         buf: &mut IoBuffer,
         dst: &mut impl BodySink,
     ) -> Result<(), RelayError> {
-        loop {
-            if !buf.is_empty() {
-                let n = self.claim(buf.filled()).map_err(RelayError::Framing)?;
-                BodySink::write_buffered(dst, buf, n)
-                    .await
-                    .map_err(RelayError::Write)?;
-            }
-            if self.is_done() {
-                return Ok(());
-            }
-            match src.read(buf).await {
-                Ok(0) if matches!(self, Self::UntilClose) => {
-                    *self = Self::Done;
-                    return Ok(());
-                }
-                Ok(0) => return Err(RelayError::Truncated),
-                Ok(_) => {}
-                Err(e) => return Err(RelayError::Read(e)),
-            }
-        }
+        self.relay(src, buf, dst, None).await.map(|_| ())
     }
 }
 
@@ -178,6 +159,16 @@ impl BodyRelay {
         dst: &mut impl BodySink,
         stop: &StopSignal,
     ) -> Result<RunEnd, RelayError> {
+        self.relay(src, buf, dst, Some(stop)).await
+    }
+
+    async fn relay(
+        &mut self,
+        src: &mut Stream,
+        buf: &mut IoBuffer,
+        dst: &mut impl BodySink,
+        stop: Option<&StopSignal>,
+    ) -> Result<RunEnd, RelayError> {
         loop {
             if !buf.is_empty() {
                 let n = self.claim(buf.filled()).map_err(RelayError::Framing)?;
@@ -188,17 +179,18 @@ impl BodyRelay {
             if self.is_done() {
                 return Ok(RunEnd::Done);
             }
-            let read = if self.at_boundary() {
-                if stop.is_stopped() {
-                    return Ok(RunEnd::Stopped);
+            let read = match stop {
+                Some(stop) if self.at_boundary() => {
+                    if stop.is_stopped() {
+                        return Ok(RunEnd::Stopped);
+                    }
+                    let read = pin!(src.read(buf));
+                    monoio::select! {
+                        read = read => read,
+                        () = stop.stopped() => return Ok(RunEnd::Stopped),
+                    }
                 }
-                let read = pin!(src.read(buf));
-                monoio::select! {
-                    read = read => read,
-                    () = stop.stopped() => return Ok(RunEnd::Stopped),
-                }
-            } else {
-                src.read(buf).await
+                _ => src.read(buf).await,
             };
             match read {
                 Ok(0) if matches!(self, Self::UntilClose) => {
