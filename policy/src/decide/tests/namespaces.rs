@@ -166,3 +166,66 @@ fn namespace_get() {
     ];
     check(&snapshot, cases);
 }
+
+/// An owner of 5,000 namespaces: with Capsule's tenant label the selector names the tenant, whatever the count;
+/// without it the name list still fits kube-apiserver's 1 MiB head limit, and parses back to itself.
+#[test]
+fn thousands_of_namespaces_stay_within_apiserver_limits() {
+    let names: Vec<String> = (0..5000)
+        .map(|i| format!("big-tenant-namespace-{i:05}"))
+        .collect();
+    let build = |labelled: bool| {
+        let objects = names
+            .iter()
+            .map(|ns| {
+                let mut record = tenant_namespace(ns, "big");
+                if !labelled {
+                    record.labels.remove(crate::snapshot::TENANT_LABEL);
+                }
+                record
+            })
+            .collect();
+        let mut big = tenant("big").owner_user("alice").build();
+        big.namespaces.clone_from(&names);
+        World {
+            tenants: vec![big],
+            objects: vec![(ObjectKind::Namespaces, objects)],
+            ..World::default()
+        }
+        .snapshot()
+    };
+    for (labelled, expected_prefix) in [
+        (true, "capsule.clastix.io/tenant in (big)"),
+        (
+            false,
+            "kubernetes.io/metadata.name in (big-tenant-namespace-00000,",
+        ),
+    ] {
+        let snapshot = build(labelled);
+        let tenants = snapshot.proxy_tenants("alice", &[], false);
+        let input = DecideInput {
+            snapshot: &snapshot,
+            tenants: &tenants,
+            method: "GET",
+            user: "alice",
+            groups: &[],
+            gates: OFF,
+        };
+        let Decision::Filter(selector) = decide(&Route::NamespacesList, &input) else {
+            panic!("a namespaces list is filtered");
+        };
+        let text = selector.to_string();
+        assert!(
+            text.starts_with(expected_prefix),
+            "{}",
+            &text[..80.min(text.len())]
+        );
+        assert_eq!(Selector::parse(&text).unwrap(), selector);
+        let mut query = String::new();
+        crate::selector::rewrite_query("watch=1&labelSelector=team%3Dx", &selector, &mut query).unwrap();
+        assert!(query.len() < 1 << 20, "{} bytes", query.len());
+        if labelled {
+            assert!(query.len() < 100, "{query}");
+        }
+    }
+}
