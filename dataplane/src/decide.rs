@@ -104,16 +104,30 @@ pub async fn decide_request(
     };
     let filter = &settings.filter;
     let query = head.query.unwrap_or("");
-    let snapshot = core.snapshot.borrow().clone();
     let gates = Gates {
         cluster_scoped: filter.cluster_scoped,
     };
     let route = if filter.allowed_paths.iter().any(|p| *p == *path) {
         Route::Other
     } else {
-        let empty = ApiResources::default();
-        let resources = snapshot.as_deref().map_or(&empty, Snapshot::api_resources);
-        classify(head.method.as_str(), &path, query, resources, gates)
+        // Borrowed, not cloned: every core shares the snapshot's reference count, and most requests are
+        // decided without keeping it.
+        match core.snapshot.borrow().as_deref() {
+            Some(snapshot) => classify(
+                head.method.as_str(),
+                &path,
+                query,
+                snapshot.api_resources(),
+                gates,
+            ),
+            None => classify(
+                head.method.as_str(),
+                &path,
+                query,
+                &ApiResources::default(),
+                gates,
+            ),
+        }
     };
     *buffers.route = RouteLabel::of(&route);
     let mut flow = Flow {
@@ -132,9 +146,13 @@ pub async fn decide_request(
         }
         Route::SelfSubjectAccessReview | Route::SelfSubjectRulesReview => {
             let rules_review = matches!(route, Route::SelfSubjectRulesReview);
+            let snapshot = core.snapshot.borrow().clone();
             flow.self_review(snapshot, rules_review).await
         }
-        module => flow.module(snapshot, &module, &path, query).await,
+        module => {
+            let snapshot = core.snapshot.borrow().clone();
+            flow.module(snapshot, &module, &path, query).await
+        }
     }
 }
 
