@@ -25,6 +25,7 @@ mod objects;
 pub mod probes;
 mod reviews;
 pub mod runtime;
+mod small_http;
 pub mod status;
 pub mod translate;
 pub mod watches;

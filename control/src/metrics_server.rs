@@ -2,22 +2,16 @@
 //! given, in the text exposition format. It runs on a small thread of its own: gathering may wait for every
 //! data-plane core to answer, and that must never delay the control thread's watches and identity look-ups.
 
-use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
 use prometheus::{Encoder, Registry, TextEncoder};
 
-/// How long a scraper has to send its request head.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::small_http::{self, text};
 
 /// Why the metrics server did not start.
 #[derive(Debug, thiserror::Error)]
@@ -79,36 +73,19 @@ impl MetricsServer {
 }
 
 async fn serve(listener: tokio::net::TcpListener, registry: Registry) {
-    loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                tracing::warn!(error = %e, "metrics listener accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+    small_http::serve(listener, "metrics", move |req| {
         let registry = registry.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |req| {
-                let registry = registry.clone();
-                async move { Ok::<_, Infallible>(answer(&req, registry).await) }
-            });
-            let _ = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
+        async move { answer(&req, registry).await }
+    })
+    .await;
 }
 
 async fn answer(req: &Request<Incoming>, registry: Registry) -> Response<Full<Bytes>> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        return text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n".into());
+        return text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
     }
     if req.uri().path() != "/metrics" {
-        return text(StatusCode::NOT_FOUND, "404 page not found\n".into());
+        return text(StatusCode::NOT_FOUND, "404 page not found\n");
     }
     // Gathering blocks (collectors may wait for other threads): off the accepting task.
     match tokio::task::spawn_blocking(move || encode(&registry)).await {
@@ -132,16 +109,6 @@ fn encode(registry: &Registry) -> prometheus::Result<Vec<u8>> {
     let mut body = Vec::new();
     TextEncoder::new().encode(&registry.gather(), &mut body)?;
     Ok(body)
-}
-
-fn text(code: StatusCode, body: String) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = code;
-    response.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
 }
 
 #[cfg(test)]

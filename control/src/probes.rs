@@ -3,47 +3,23 @@
 //! accepts before the control plane starts), else 500 — so a replica takes traffic only when it can filter.
 //! Both also with the trailing slash the Helm chart uses.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
 
+use crate::small_http::{self, text};
 use crate::status::ControlStatus;
-
-/// How long a probe client has to send its request head.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves the probes on `listener` until the runtime ends.
 pub(crate) async fn serve(listener: tokio::net::TcpListener, status: Arc<ControlStatus>) {
-    loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                tracing::warn!(error = %e, "probe listener accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+    small_http::serve(listener, "probes", move |req| {
         let status = Arc::clone(&status);
-        tokio::spawn(async move {
-            let service = service_fn(move |req| {
-                let status = Arc::clone(&status);
-                async move { Ok::<_, Infallible>(answer(&req, &status)) }
-            });
-            let _ = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
+        async move { answer(&req, &status) }
+    })
+    .await;
 }
 
 fn answer(req: &Request<Incoming>, status: &ControlStatus) -> Response<Full<Bytes>> {
@@ -63,16 +39,6 @@ fn answer(req: &Request<Incoming>, status: &ControlStatus) -> Response<Full<Byte
         ),
         _ => text(StatusCode::NOT_FOUND, "404 page not found\n"),
     }
-}
-
-fn text(code: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-    *response.status_mut() = code;
-    response.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
 }
 
 /// Parses a Go-style listen address: `:8081` (all interfaces), `127.0.0.1:8081`, `[::1]:8081`.
