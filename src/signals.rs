@@ -1,8 +1,6 @@
 //! Process signals: SIGTERM and SIGINT shut the proxy down gracefully (a second one ends it at once), SIGHUP
 //! re-reads the serving certificate and token files. A small thread of its own waits for them.
 
-use std::time::Duration;
-
 use tokio::signal::unix::{SignalKind, signal};
 
 /// What the signals do.
@@ -68,9 +66,8 @@ async fn wait(
                 shutdown();
             }
             None => {
+                // The log writes to stderr unbuffered: the line is out before the exit.
                 tracing::warn!(signal = stop, "second signal: exiting now");
-                // Let the line reach the log.
-                std::thread::sleep(Duration::from_millis(10));
                 std::process::exit(1);
             }
         }

@@ -18,7 +18,7 @@ use capsule_proxy_policy::discovery::ApiResources;
 use capsule_proxy_policy::review::{ObjectLookup, Reviewer};
 use capsule_proxy_policy::route::{Gates, PathForm, Route, canonical_path, classify};
 use capsule_proxy_policy::selector::{Selector, query_value, rewrite_query};
-use capsule_proxy_policy::snapshot::Snapshot;
+use capsule_proxy_policy::snapshot::{ProxyTenants, Snapshot};
 
 use crate::auth::{Caller, UNAUTHENTICATED, authenticate};
 use crate::codec::RequestHead;
@@ -66,8 +66,6 @@ pub struct Buffers<'b> {
     pub out: &'b mut Vec<u8>,
     /// Composed header values.
     pub scratch: &'b mut String,
-    /// A rewritten request target.
-    pub target: &'b mut String,
     /// The path kept for the namespace gate.
     pub gate_path: &'b mut String,
     /// The route template the request is counted under, once it is classified.
@@ -320,9 +318,10 @@ impl Flow<'_, '_> {
         };
         let filter = &self.core.settings.filter;
         let method = self.head.method.as_str();
-        let Some(decision) = decision_for(&snapshot, route, method, &identity, filter) else {
+        let Some(tenants) = filtered_tenants(&snapshot, &identity, filter) else {
             return self.pass_through(Some(&identity), ResponsePlan::Relay).await;
         };
+        let decision = decide_with(&snapshot, &tenants, route, method, &identity, filter);
         let decision = match decision {
             Decision::AccessReviews(questions) => {
                 let deadline = Instant::now() + filter.review_timeout;
@@ -364,7 +363,6 @@ impl Flow<'_, '_> {
             }
             other => other,
         };
-        let tenants = snapshot.proxy_tenants(&identity.user, &identity.groups, filter.cluster_scoped);
         tracing::info!(
             target: "capsule_proxy::audit",
             user = %identity.user,
@@ -377,7 +375,6 @@ impl Flow<'_, '_> {
             decision = %DecisionSummary(&decision),
             "filtered request"
         );
-        drop(tenants);
         match decision {
             Decision::PassThrough => self.pass_through(Some(&identity), ResponsePlan::Relay).await,
             Decision::AsProxy => self.write(UpstreamAuth::Proxy, None, false, ResponsePlan::Relay),
@@ -392,18 +389,16 @@ impl Flow<'_, '_> {
 
     /// Forwards a list or watch as the proxy with the caller's selector ANDed with `selector`.
     fn filtered(&mut self, selector: &Selector, identity: Identity, path: &str, query: &str) -> Verdict {
-        let mut rewritten = std::mem::take(self.buffers.target);
-        let mut query_out = String::new();
-        if let Err(e) = rewrite_query(query, selector, &mut query_out) {
-            *self.buffers.target = rewritten;
+        // Filtered requests are few: the rewritten target is composed afresh.
+        let mut rewritten_query = String::new();
+        if let Err(e) = rewrite_query(query, selector, &mut rewritten_query) {
             return Verdict::Respond(400, Cow::Owned(e.to_string()));
         }
-        rewritten.clear();
-        rewritten.push_str(self.head.path);
-        if !query_out.is_empty() {
-            rewritten.push('?');
-            rewritten.push_str(&query_out);
-        }
+        let target = if rewritten_query.is_empty() {
+            self.head.path.to_string()
+        } else {
+            format!("{}?{rewritten_query}", self.head.path)
+        };
         let plan = if apiserver_watch(query) {
             ResponsePlan::Watch(self.core.watches.register(WatchEntry {
                 identity,
@@ -415,21 +410,16 @@ impl Flow<'_, '_> {
         } else {
             ResponsePlan::Relay
         };
-        let verdict = self.write(UpstreamAuth::Proxy, Some(&rewritten), false, plan);
-        *self.buffers.target = rewritten;
-        verdict
+        self.write(UpstreamAuth::Proxy, Some(&target), false, plan)
     }
 }
 
-/// The decision for a Capsule route, or `None` when the caller is not filtered (ignored, or not a Capsule
-/// user: §2.6).
-pub fn decision_for(
-    snapshot: &Snapshot,
-    route: &Route<'_>,
-    method: &str,
+/// The caller's tenants, or `None` when the caller is not filtered (ignored, or not a Capsule user: §2.6).
+pub fn filtered_tenants<'s>(
+    snapshot: &'s Snapshot,
     identity: &Identity,
     filter: &FilterConfig,
-) -> Option<Decision> {
+) -> Option<ProxyTenants<'s>> {
     let ignored = filter.ignored_usernames.contains(&identity.user)
         || identity
             .groups
@@ -438,10 +428,21 @@ pub fn decision_for(
     if ignored || !snapshot.is_capsule_user(&identity.user, &identity.groups) {
         return None;
     }
-    let tenants = snapshot.proxy_tenants(&identity.user, &identity.groups, filter.cluster_scoped);
+    Some(snapshot.proxy_tenants(&identity.user, &identity.groups, filter.cluster_scoped))
+}
+
+/// The decision for a Capsule route, for a filtered caller with `tenants`.
+pub fn decide_with(
+    snapshot: &Snapshot,
+    tenants: &ProxyTenants<'_>,
+    route: &Route<'_>,
+    method: &str,
+    identity: &Identity,
+    filter: &FilterConfig,
+) -> Decision {
     let input = DecideInput {
         snapshot,
-        tenants: &tenants,
+        tenants,
         method,
         user: &identity.user,
         groups: &identity.groups,
@@ -449,7 +450,7 @@ pub fn decision_for(
             cluster_scoped: filter.cluster_scoped,
         },
     };
-    Some(decide(route, &input))
+    decide(route, &input)
 }
 
 /// Whether a filtered watch started with `entry` would still get the same selector from `snapshot`.
@@ -458,10 +459,13 @@ pub fn watch_still_valid(snapshot: &Snapshot, entry: &WatchEntry, filter: &Filte
         cluster_scoped: filter.cluster_scoped,
     };
     let route = classify("GET", &entry.path, &entry.query, snapshot.api_resources(), gates);
-    match decision_for(snapshot, &route, "GET", &entry.identity, filter) {
-        Some(Decision::Filter(selector)) => selector.to_string() == entry.selector,
+    let Some(tenants) = filtered_tenants(snapshot, &entry.identity, filter) else {
+        return false;
+    };
+    match decide_with(snapshot, &tenants, &route, "GET", &entry.identity, filter) {
+        Decision::Filter(selector) => selector.to_string() == entry.selector,
         // The catch-all's answer needs reviews: it is not re-decided here.
-        Some(Decision::AccessReviews(_)) => true,
+        Decision::AccessReviews(_) => true,
         _ => false,
     }
 }

@@ -7,74 +7,43 @@
 use std::time::Instant;
 
 use capsule_proxy_policy::cluster_objects::ObjectKind;
+use capsule_proxy_policy::decide::not_found;
+use capsule_proxy_policy::discovery::ApiResources;
 use capsule_proxy_policy::review::ObjectLookup;
+use capsule_proxy_policy::route::{Gates, Route, classify};
 
 use crate::core::Core;
 use crate::identity::wait_for;
 
-/// The parts of `/api/v1/namespaces/<ns>/<res>/<name>` or `/apis/<g>/<v>/namespaces/<ns>/<res>/<name>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NamespacedObject<'a> {
-    /// API group (`""` for core).
-    pub group: &'a str,
-    /// Namespace.
-    pub namespace: &'a str,
-    /// Resource (plural).
-    pub resource: &'a str,
-    /// Object name.
-    pub name: &'a str,
-}
-
-/// The named namespaced object `path` points at, if it has exactly that shape.
-pub fn namespaced_object(path: &str) -> Option<NamespacedObject<'_>> {
-    let parts: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
-    if parts.iter().any(|p| p.is_empty()) {
-        return None;
-    }
-    match parts.as_slice() {
-        ["api", "v1", "namespaces", namespace, resource, name] => Some(NamespacedObject {
-            group: "",
-            namespace,
-            resource,
-            name,
-        }),
-        ["apis", group, _version, "namespaces", namespace, resource, name] => Some(NamespacedObject {
-            group,
-            namespace,
-            resource,
-            name,
-        }),
+/// The namespace of the named namespaced object `path` points at (the router's shape for the gate), and the
+/// 404 message kube-apiserver would give for that object.
+pub fn gated_object(path: &str) -> Option<(&str, String)> {
+    let gates = Gates {
+        cluster_scoped: false,
+    };
+    match classify("GET", path, "", &ApiResources::default(), gates) {
+        Route::NamespacedObjectGet { gvr, namespace, name } => {
+            Some((namespace, not_found(gvr.resource, gvr.group, name).1))
+        }
         _ => None,
     }
 }
 
 /// The 404 message for a 403 to `path`, when its namespace does not exist.
 pub async fn masked(core: &Core, path: &str) -> Option<String> {
-    let object = namespaced_object(path)?;
+    let (namespace, message) = gated_object(path)?;
     let snapshot = core.snapshot.borrow().clone()?;
     if !snapshot.cluster_objects().is_listed(ObjectKind::Namespaces)
-        || snapshot.namespace(object.namespace).is_some()
+        || snapshot.namespace(namespace).is_some()
     {
         return None;
     }
     let reviewer = core.reviewer.borrow().clone()?;
     let deadline = Instant::now() + core.settings.filter.review_timeout;
-    let lookup = reviewer.object_labels(&format!("/api/v1/namespaces/{}", object.namespace));
+    let lookup = reviewer.object_labels(&format!("/api/v1/namespaces/{namespace}"));
     match wait_for(lookup, deadline).await {
-        Ok(ObjectLookup::NotFound) => Some(not_found_message(&object)),
+        Ok(ObjectLookup::NotFound) => Some(message),
         _ => None,
-    }
-}
-
-/// kube-apiserver's NotFound wording: `<resource>[.<group>] "<name>" not found`.
-pub fn not_found_message(object: &NamespacedObject<'_>) -> String {
-    if object.group.is_empty() {
-        format!("{} \"{}\" not found", object.resource, object.name)
-    } else {
-        format!(
-            "{}.{} \"{}\" not found",
-            object.resource, object.group, object.name
-        )
     }
 }
 
@@ -84,21 +53,17 @@ mod tests {
 
     #[test]
     fn shapes_follow_the_go_gate() {
-        let core = namespaced_object("/api/v1/namespaces/ns/configmaps/cm").unwrap();
-        assert_eq!(
-            (core.group, core.namespace, core.resource, core.name),
-            ("", "ns", "configmaps", "cm")
-        );
-        assert_eq!(not_found_message(&core), "configmaps \"cm\" not found");
-        let apps = namespaced_object("/apis/apps/v1/namespaces/ns/deployments/web").unwrap();
-        assert_eq!(not_found_message(&apps), "deployments.apps \"web\" not found");
+        let core = gated_object("/api/v1/namespaces/ns/configmaps/cm").unwrap();
+        assert_eq!(core, ("ns", "configmaps \"cm\" not found".to_string()));
+        let apps = gated_object("/apis/apps/v1/namespaces/ns/deployments/web").unwrap();
+        assert_eq!(apps.1, "deployments.apps \"web\" not found");
         for path in [
             "/api/v1/namespaces/ns/configmaps",
             "/api/v1/namespaces/ns/pods/p/log",
             "/api/v1/namespaces//configmaps/cm",
             "/apis/apps/v1/deployments/x/y/z",
         ] {
-            assert_eq!(namespaced_object(path), None, "{path}");
+            assert_eq!(gated_object(path), None, "{path}");
         }
     }
 }

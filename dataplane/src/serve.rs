@@ -60,7 +60,6 @@ pub struct ClientConn {
     /// Bytes being written back to the client.
     pub resp: Vec<u8>,
     scratch: String,
-    target: String,
     /// The path of a GET the namespace gate may answer.
     pub gate_path: String,
     peer: SocketAddr,
@@ -178,7 +177,6 @@ async fn serve_connection(core: Rc<Core>, tcp: TcpStream, peer: SocketAddr) {
         out: Vec::with_capacity(4096),
         resp: Vec::with_capacity(4096),
         scratch: String::with_capacity(256),
-        target: String::new(),
         gate_path: String::new(),
         peer,
         trusted,
@@ -334,7 +332,6 @@ async fn handle_request(core: &Core, conn: &mut ClientConn) -> Next {
         let buffers = Buffers {
             out: &mut conn.out,
             scratch: &mut conn.scratch,
-            target: &mut conn.target,
             gate_path: &mut conn.gate_path,
             route: &mut conn.route,
         };
