@@ -20,7 +20,7 @@ use crate::decide::watch_still_valid;
 use crate::identity::TokenCache;
 use crate::metrics::{CoreMetrics, CoreMetricsSnapshot};
 use crate::upstream::Pool;
-use crate::watch_end::{StopSignal, StreamStops, WatchRegistry};
+use crate::watch_end::{StopSignal, StreamRegistry};
 
 /// How often a core drains its update channel.
 const UPDATE_POLL: Duration = Duration::from_millis(200);
@@ -112,12 +112,10 @@ pub struct Core {
     pub reviewer: RefCell<Option<Arc<dyn Reviewer>>>,
     /// Recent token answers.
     pub tokens: TokenCache,
-    /// Open filtered watches.
-    pub watches: Rc<WatchRegistry>,
     /// Request and connection metrics.
     pub metrics: CoreMetrics,
-    /// Open streamed responses, ended all at once on shutdown.
-    pub streams: Rc<StreamStops>,
+    /// Open streamed responses: all ended on shutdown, filtered watches when ownership changes.
+    pub streams: Rc<StreamRegistry>,
     /// Set on shutdown: when the core stops whatever is still open.
     pub draining: Cell<Option<Instant>>,
     /// Ends the accept loop on shutdown.
@@ -143,7 +141,7 @@ impl Core {
                     "snapshot received"
                 );
                 let filter = &self.settings.filter;
-                self.watches
+                self.streams
                     .revalidate(|entry| watch_still_valid(&snapshot, entry, filter));
                 *self.snapshot.borrow_mut() = Some(snapshot);
             }

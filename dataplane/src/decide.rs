@@ -8,7 +8,6 @@
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -30,7 +29,7 @@ use crate::identity::{
 };
 use crate::metrics::RouteLabel;
 use crate::plan::{ResponsePlan, SelfReviewPlan};
-use crate::watch_end::{StopSignal, WatchEntry};
+use crate::watch_end::WatchEntry;
 
 /// The health path answered on the listener itself, without authentication.
 pub const HEALTHZ: &str = "/_healthz";
@@ -400,13 +399,12 @@ impl Flow<'_, '_> {
             format!("{}?{rewritten_query}", self.head.path)
         };
         let plan = if apiserver_watch(query) {
-            ResponsePlan::Watch(self.core.watches.register(WatchEntry {
+            ResponsePlan::Watch(self.core.streams.register(Some(WatchEntry {
                 identity,
                 path: path.to_string(),
                 query: query.to_string(),
                 selector: selector.to_string(),
-                signal: Rc::new(StopSignal::default()),
-            }))
+            })))
         } else {
             ResponsePlan::Relay
         };

@@ -1,6 +1,5 @@
 //! Forwarding one request to the apiserver and relaying its response.
 
-use std::rc::Rc;
 use std::time::Instant;
 
 use crate::codec::{
@@ -17,7 +16,6 @@ use crate::relay::{BodyRelay, RelayError, WatchedRelay, relay_watching_client};
 use crate::rewrite::{LAST_CHUNK, RELIST_EVENT, finish_head, read_body, write_chunk};
 use crate::serve::{ClientConn, Next, RequestFacts, respond};
 use crate::upstream::UpstreamConn;
-use crate::watch_end::StopSignal;
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -314,19 +312,18 @@ async fn relay_response(
         let _stream = core.metrics.stream_opened(StreamKind::Response);
         // Open-ended bodies (watch and log streams): stop as soon as the client goes away, or when a filtered
         // watch's ownership changes.
-        // Every stream is registered so a shutdown can end it between two events.
-        let stop = match &plan {
-            ResponsePlan::Watch(ticket) => ticket.shared_signal(),
-            _ => Rc::new(StopSignal::default()),
+        // Every stream is registered so a shutdown can end it between two events (a filtered watch already is).
+        let ticket = match plan {
+            ResponsePlan::Watch(ticket) => ticket,
+            _ => core.streams.register(None),
         };
-        let _registered = core.streams.register(Rc::clone(&stop));
         match relay_watching_client(
             &mut body,
             &mut upstream.stream,
             &mut upstream.buf,
             &mut conn.stream,
             &mut conn.buf,
-            &stop,
+            ticket.signal(),
             &core.metrics,
         )
         .await
@@ -351,7 +348,6 @@ async fn relay_response(
             }
         }
     };
-    drop(plan);
     if let Err(e) = relayed {
         tracing::debug!(core = core.id, error = %e, "response relay ended early");
         // The client sees the stream end without its final chunk / length: an error, not a short body.

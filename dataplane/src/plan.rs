@@ -5,7 +5,7 @@ use std::sync::Arc;
 use capsule_proxy_policy::model::ClusterResourceRule;
 use capsule_proxy_policy::snapshot::Snapshot;
 
-use crate::watch_end::WatchTicket;
+use crate::watch_end::StreamTicket;
 
 /// How the response to a forwarded request is handled.
 #[derive(Debug, Default)]
@@ -19,7 +19,7 @@ pub enum ResponsePlan {
     /// A SelfSubjectAccessReview or SelfSubjectRulesReview: read whole, rewritten, answered as JSON.
     SelfReview(SelfReviewPlan),
     /// A filtered watch: ends when the caller's ownership changes.
-    Watch(WatchTicket),
+    Watch(StreamTicket),
 }
 
 /// What rewriting a self review needs to know of the caller.

@@ -416,7 +416,6 @@ async fn core_main(
         snapshot: std::cell::RefCell::new(None),
         reviewer: std::cell::RefCell::new(None),
         tokens: Default::default(),
-        watches: Default::default(),
         metrics: CoreMetrics::new(driver),
         streams: Default::default(),
         draining: std::cell::Cell::new(None),

@@ -71,121 +71,95 @@ pub struct WatchEntry {
     pub query: String,
     /// The proxy's selector it was sent with, as text.
     pub selector: String,
-    /// Set to end the stream.
-    pub signal: Rc<StopSignal>,
 }
 
-/// The open filtered watches of one core.
+/// One open stream: its stop signal and, for a filtered watch, what it was started with.
+#[derive(Debug)]
+struct OpenStream {
+    signal: Rc<StopSignal>,
+    watch: Option<WatchEntry>,
+}
+
+/// A core's open streamed responses (watches, `logs -f`): a shutdown ends them all, a new snapshot ends the
+/// filtered watches whose selector it changes.
 #[derive(Debug, Default)]
-pub struct WatchRegistry {
+pub struct StreamRegistry {
     next: Cell<u64>,
-    entries: RefCell<HashMap<u64, WatchEntry>>,
+    stopping: Cell<bool>,
+    streams: RefCell<HashMap<u64, OpenStream>>,
 }
 
-impl WatchRegistry {
-    /// Registers a watch; the ticket removes it when dropped.
-    pub fn register(self: &Rc<Self>, entry: WatchEntry) -> WatchTicket {
+impl StreamRegistry {
+    /// Registers a stream (with `watch` for a filtered watch); it is stopped at once when the core is already
+    /// stopping every stream. The ticket unregisters it when dropped.
+    pub fn register(self: &Rc<Self>, watch: Option<WatchEntry>) -> StreamTicket {
+        let signal = Rc::new(StopSignal::default());
+        if self.stopping.get() {
+            signal.stop();
+        }
         let id = self.next.get();
         self.next.set(id.wrapping_add(1));
-        let signal = Rc::clone(&entry.signal);
-        self.entries.borrow_mut().insert(id, entry);
-        WatchTicket {
+        let stream = OpenStream {
+            signal: Rc::clone(&signal),
+            watch,
+        };
+        self.streams.borrow_mut().insert(id, stream);
+        StreamTicket {
             registry: Rc::clone(self),
             id,
             signal,
         }
     }
 
-    /// Stops every watch for which `still_valid` says its selector no longer holds.
+    /// Stops every filtered watch for which `still_valid` says its selector no longer holds.
     pub fn revalidate(&self, mut still_valid: impl FnMut(&WatchEntry) -> bool) {
-        for entry in self.entries.borrow().values() {
-            if !entry.signal.is_stopped() && !still_valid(entry) {
-                entry.signal.stop();
+        for stream in self.streams.borrow().values() {
+            if let Some(watch) = &stream.watch
+                && !stream.signal.is_stopped()
+                && !still_valid(watch)
+            {
+                stream.signal.stop();
             }
-        }
-    }
-
-    /// How many watches are open.
-    pub fn len(&self) -> usize {
-        self.entries.borrow().len()
-    }
-
-    /// Whether no watch is open.
-    pub fn is_empty(&self) -> bool {
-        self.entries.borrow().is_empty()
-    }
-}
-
-/// A registered watch; dropping it unregisters.
-#[derive(Debug)]
-pub struct WatchTicket {
-    registry: Rc<WatchRegistry>,
-    id: u64,
-    signal: Rc<StopSignal>,
-}
-
-impl WatchTicket {
-    /// The watch's stop signal.
-    pub fn signal(&self) -> &StopSignal {
-        &self.signal
-    }
-
-    /// The watch's stop signal, shared.
-    pub fn shared_signal(&self) -> Rc<StopSignal> {
-        Rc::clone(&self.signal)
-    }
-}
-
-/// The stop signals of a core's open streamed responses (watches, `logs -f`), so a shutdown can end them all.
-#[derive(Debug, Default)]
-pub struct StreamStops {
-    next: Cell<u64>,
-    stopping: Cell<bool>,
-    signals: RefCell<HashMap<u64, Rc<StopSignal>>>,
-}
-
-impl StreamStops {
-    /// Registers an open stream's signal (stopped at once when the core is already stopping them); the guard
-    /// unregisters it.
-    pub fn register(self: &Rc<Self>, signal: Rc<StopSignal>) -> StreamGuard {
-        if self.stopping.get() {
-            signal.stop();
-        }
-        let id = self.next.get();
-        self.next.set(id.wrapping_add(1));
-        self.signals.borrow_mut().insert(id, signal);
-        StreamGuard {
-            stops: Rc::clone(self),
-            id,
         }
     }
 
     /// Stops every open stream, and every stream registered from now on.
     pub fn stop_all(&self) {
         self.stopping.set(true);
-        let signals: Vec<Rc<StopSignal>> = self.signals.borrow().values().cloned().collect();
-        for signal in signals {
-            signal.stop();
+        for stream in self.streams.borrow().values() {
+            stream.signal.stop();
         }
+    }
+
+    /// How many streams are registered.
+    pub fn len(&self) -> usize {
+        self.streams.borrow().len()
+    }
+
+    /// Whether no stream is registered.
+    pub fn is_empty(&self) -> bool {
+        self.streams.borrow().is_empty()
     }
 }
 
 /// A registered stream; dropping it unregisters.
 #[derive(Debug)]
-pub struct StreamGuard {
-    stops: Rc<StreamStops>,
+pub struct StreamTicket {
+    registry: Rc<StreamRegistry>,
     id: u64,
+    signal: Rc<StopSignal>,
 }
 
-impl Drop for StreamGuard {
-    fn drop(&mut self) {
-        self.stops.signals.borrow_mut().remove(&self.id);
+impl StreamTicket {
+    /// The stream's stop signal.
+    pub fn signal(&self) -> &StopSignal {
+        &self.signal
     }
 }
 
-impl Drop for WatchTicket {
+impl Drop for StreamTicket {
     fn drop(&mut self) {
-        self.registry.entries.borrow_mut().remove(&self.id);
+        self.registry.streams.borrow_mut().remove(&self.id);
     }
 }
 
@@ -205,37 +179,42 @@ mod tests {
             path: "/api/v1/namespaces".into(),
             query: "watch=1".into(),
             selector: selector.into(),
-            signal: Rc::default(),
         }
     }
 
     #[test]
     fn revalidate_stops_changed_watches_and_tickets_unregister() {
-        let registry = Rc::new(WatchRegistry::default());
-        let kept = registry.register(entry("a"));
-        let ended = registry.register(entry("b"));
+        let registry = Rc::new(StreamRegistry::default());
+        let kept = registry.register(Some(entry("a")));
+        let ended = registry.register(Some(entry("b")));
+        let log_stream = registry.register(None);
         registry.revalidate(|e| e.selector == "a");
         assert!(!kept.signal().is_stopped());
         assert!(ended.signal().is_stopped());
-        assert_eq!(registry.len(), 2);
+        assert!(
+            !log_stream.signal().is_stopped(),
+            "only filtered watches are re-decided"
+        );
+        assert_eq!(registry.len(), 3);
         drop(ended);
-        assert_eq!(registry.len(), 1);
+        assert_eq!(registry.len(), 2);
         drop(kept);
+        drop(log_stream);
         assert!(registry.is_empty());
     }
 
     #[test]
     fn stop_all_stops_open_and_later_streams() {
-        let stops = Rc::new(StreamStops::default());
-        let open = Rc::new(StopSignal::default());
-        let guard = stops.register(Rc::clone(&open));
-        stops.stop_all();
-        assert!(open.is_stopped());
-        let later = Rc::new(StopSignal::default());
-        let _later_guard = stops.register(Rc::clone(&later));
-        assert!(later.is_stopped());
-        drop(guard);
-        assert_eq!(stops.signals.borrow().len(), 1);
+        let registry = Rc::new(StreamRegistry::default());
+        let open = registry.register(None);
+        let watch = registry.register(Some(entry("a")));
+        registry.stop_all();
+        assert!(open.signal().is_stopped());
+        assert!(watch.signal().is_stopped());
+        let later = registry.register(None);
+        assert!(later.signal().is_stopped());
+        drop(open);
+        assert_eq!(registry.len(), 2);
     }
 
     #[monoio::test(enable_timer = true)]
