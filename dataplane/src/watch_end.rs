@@ -3,8 +3,9 @@
 //!
 //! A filtered watch was sent upstream with the selector of its start; when a new snapshot gives the caller a
 //! different selector, the stream must end so the client lists again with the new one (otherwise a removed
-//! namespace would keep streaming events, and a new one never would). Each core keeps its open filtered
-//! watches in a [`WatchRegistry`]; applying a snapshot re-decides each and stops those whose selector changed.
+//! namespace would keep streaming events, and a new one never would). Each core keeps its open streams in a
+//! [`StreamRegistry`]; applying a snapshot re-decides each filtered watch and stops those whose selector
+//! changed, and a shutdown stops them all.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
