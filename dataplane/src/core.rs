@@ -164,7 +164,7 @@ impl Core {
     }
 }
 
-/// Drains `updates` into `core` every [`UPDATE_POLL`] until the sending side is gone.
+/// Drains `updates` into `core` every `UPDATE_POLL` (200 ms) until the sending side is gone.
 pub async fn apply_updates(core: Rc<Core>, updates: Receiver<CoreUpdate>) {
     loop {
         loop {
