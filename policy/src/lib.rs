@@ -26,6 +26,7 @@ pub mod discovery;
 pub mod identity;
 pub mod index;
 pub mod model;
+pub mod object_name;
 pub mod review;
 pub mod route;
 pub mod selector;

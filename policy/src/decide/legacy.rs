@@ -7,11 +7,12 @@
 //! - a named object is decided from the snapshot (its name and labels): a GET of a visible object is forwarded
 //!   as the proxy, of any other a 404; PUT, PATCH and DELETE are forwarded as the proxy only when the object is
 //!   visible to a tenant whose operations allow that method for the kind (for nodes too: Go stopped checking
-//!   them), else they pass through as the caller.
+//!   them), else they pass through as the caller. A GET of a name the kind cannot have is a 404 at once.
 
 use super::{DecideInput, Decision, classes, in_selector, nodes, respond_not_found};
 use crate::cluster_objects::ClusterObjectRecord;
 use crate::model::LegacyKind;
+use crate::object_name::NameRule;
 use crate::route::LegacyRoute;
 use crate::selector::Selector;
 use crate::snapshot::TENANT_LABEL;
@@ -48,8 +49,16 @@ fn list(input: &DecideInput<'_>, route: LegacyRoute) -> Decision {
     }
 }
 
+/// A named object. A GET of a name no object of the kind can have (every legacy kind's names are DNS-1123
+/// subdomains) is a 404 at once; other methods on it pass through as the caller.
 fn named(input: &DecideInput<'_>, route: LegacyRoute, name: &str) -> Decision {
     let method = input.method;
+    if !NameRule::of(route.group(), route.resource()).admits(name) {
+        return match method {
+            "GET" => respond_not_found(route.resource(), route.group(), name),
+            _ => Decision::PassThrough,
+        };
+    }
     let visible = || {
         // Node metrics are named after their nodes and carry their labels.
         let objects = input.snapshot.cluster_objects();

@@ -8,6 +8,7 @@ use super::{
 };
 use crate::cluster_objects::ObjectKind;
 use crate::cluster_rules::ClusterOp;
+use crate::object_name::is_dns1123_label;
 use crate::selector::Selector;
 use crate::snapshot::TENANT_LABEL;
 
@@ -62,10 +63,14 @@ pub(super) fn list(input: &DecideInput<'_>) -> Decision {
 /// on) its labels match a `clusterResources` rule for namespaces with op `Get` → forwarded as the proxy; else
 /// 404 `namespaces "<name>" not found` (Go's message reads `namespaces.`).
 ///
-/// A namespace the snapshot has not seen is read live ([`Decision::ObjectCheck`] without selectors): missing →
-/// 404, as Go answers; present (created an instant ago) → passed through as the caller, whose own RBAC decides —
-/// no create-then-get race, and an unknown namespace is never answered by the proxy's identity.
+/// A name that is no DNS-1123 label cannot be a namespace: 404 at once, nothing is asked. A namespace the
+/// snapshot has not seen is read live ([`Decision::ObjectCheck`] without selectors): missing → 404, as Go
+/// answers; present (created an instant ago) → passed through as the caller, whose own RBAC decides — no
+/// create-then-get race, and an unknown namespace is never answered by the proxy's identity.
 pub(super) fn get(input: &DecideInput<'_>, name: &str) -> Decision {
+    if !is_dns1123_label(name) {
+        return respond_not_found("namespaces", "", name);
+    }
     let Some(namespace) = input.snapshot.namespace(name) else {
         return Decision::ObjectCheck {
             selectors: Vec::new(),

@@ -7,6 +7,7 @@ use super::{
     respond_not_found, rule_selectors,
 };
 use crate::cluster_rules::ClusterOp;
+use crate::object_name::is_dns1123_subdomain;
 
 const GROUP: &str = "capsule.clastix.io";
 const VERSION: &str = "v1beta2";
@@ -34,8 +35,12 @@ pub(super) fn list(input: &DecideInput<'_>) -> Decision {
 }
 
 /// The tenant get: one of the caller's real tenants, or (gate on) a tenant whose labels match a rule with op
-/// `Get` → forwarded as the proxy; else 404 `tenants.capsule.clastix.io "<name>" not found`.
+/// `Get` → forwarded as the proxy; else 404 `tenants.capsule.clastix.io "<name>" not found` (at once for a name
+/// that is no DNS-1123 subdomain, which no custom resource can have).
 pub(super) fn get(input: &DecideInput<'_>, name: &str) -> Decision {
+    if !is_dns1123_subdomain(name) {
+        return respond_not_found(RESOURCE, GROUP, name);
+    }
     let owned = input
         .tenants
         .iter()

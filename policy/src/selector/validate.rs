@@ -2,6 +2,7 @@
 //! checked by hand over bytes.
 
 use super::SelectorError;
+use crate::object_name::is_dns1123_subdomain;
 
 /// Longest name part of a key, and longest value.
 const NAME_MAX: usize = 63;
@@ -85,20 +86,6 @@ fn is_label_token(text: &str) -> bool {
         }
         _ => false,
     }
-}
-
-/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*`.
-fn is_dns1123_subdomain(text: &str) -> bool {
-    text.split('.').all(|label| {
-        let bytes = label.as_bytes();
-        let edge = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-        match (bytes.first(), bytes.last()) {
-            (Some(first), Some(last)) => {
-                edge(first) && edge(last) && bytes.iter().all(|b| edge(b) || *b == b'-')
-            }
-            _ => false,
-        }
-    })
 }
 
 #[cfg(test)]

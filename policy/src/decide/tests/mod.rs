@@ -3,6 +3,7 @@
 mod catch_all;
 mod classes;
 mod cluster_scoped;
+mod impossible_names;
 mod legacy;
 mod namespaces;
 mod tenants;
