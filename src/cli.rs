@@ -150,6 +150,10 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub client_idle_timeout: Duration,
 
+    /// Longest silence while a caller sends a request body; past it the caller gets 408 and is disconnected.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub request_body_idle_timeout: Duration,
+
     /// Time a caller has to complete the TLS handshake.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub tls_handshake_timeout: Duration,
@@ -492,10 +496,13 @@ impl Args {
                 flag: "--max-rewrite-bytes",
             });
         }
-        if self.review_timeout.is_zero() {
-            return Err(CliError::ZeroDuration {
-                flag: "--review-timeout",
-            });
+        for (flag, duration) in [
+            ("--review-timeout", self.review_timeout),
+            ("--request-body-idle-timeout", self.request_body_idle_timeout),
+        ] {
+            if duration.is_zero() {
+                return Err(CliError::ZeroDuration { flag });
+            }
         }
         self.gates()?;
         self.impersonation_group_filters()?;

@@ -156,6 +156,8 @@ pub struct ClientTimeouts {
     pub read_header: Duration,
     /// Keep-alive connections idle longer than this are closed; `None` keeps them.
     pub idle: Option<Duration>,
+    /// Longest silence while a request body is being received; past it → 408 and the connection closes.
+    pub request_body_idle: Duration,
     /// TLS handshake deadline.
     pub tls_handshake: Duration,
 }

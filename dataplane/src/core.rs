@@ -158,15 +158,18 @@ impl Core {
                 }
             }
             CoreUpdate::Scrape(reply) => {
+                self.pool.reap();
                 let _ = reply.send(self.metrics.snapshot(self.pool.idle_count()));
             }
         }
     }
 }
 
-/// Drains `updates` into `core` every `UPDATE_POLL` (200 ms) until the sending side is gone.
+/// Drains `updates` into `core` every `UPDATE_POLL` (200 ms) until the sending side is gone; lets go of
+/// upstream connections the server closed on the way (see [`Pool::reap`]).
 pub async fn apply_updates(core: Rc<Core>, updates: Receiver<CoreUpdate>) {
     loop {
+        core.pool.reap();
         loop {
             match updates.try_recv() {
                 Ok(update) => core.apply(update),

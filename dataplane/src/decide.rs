@@ -270,8 +270,8 @@ impl Flow<'_, '_> {
             .map_err(|e| identity_refusal(&e))
     }
 
-    /// SelfSubjectAccessReview / SelfSubjectRulesReview (§3.12): forwarded as the caller, answered as JSON with
-    /// what the proxy grants added.
+    /// SelfSubjectAccessReview / SelfSubjectRulesReview (§3.12): forwarded as the caller; for a Capsule user the
+    /// answer comes back as JSON with what the proxy grants added, for anyone else unchanged.
     async fn self_review(&mut self, snapshot: Option<Arc<Snapshot>>, rules_review: bool) -> Verdict {
         let Some(snapshot) = self.snapshot(snapshot).await else {
             return self.pass_through(None, ResponsePlan::Relay).await;
@@ -281,7 +281,10 @@ impl Flow<'_, '_> {
             Err(verdict) => return verdict,
         };
         let filter = &self.core.settings.filter;
-        let tenants = snapshot.proxy_tenants(&identity.user, &identity.groups, filter.cluster_scoped);
+        // Only callers the proxy filters get anything from it; everyone else's answer is the API server's own.
+        let Some(tenants) = filtered_tenants(&snapshot, &identity, filter) else {
+            return self.pass_through(Some(&identity), ResponsePlan::Relay).await;
+        };
         let plan = ResponsePlan::SelfReview(SelfReviewPlan {
             rules_review,
             has_tenants: !tenants.is_empty(),

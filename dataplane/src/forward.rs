@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use crate::codec::{
-    BodyFraming, CodecError, HopByHop, Limits, Parsed, parse_response_head, write_response_head,
+    BodyFraming, CodecError, HopByHop, Limits, Parsed, ResponseHead, parse_response_head, write_response_head,
 };
 use crate::core::Core;
 use capsule_proxy_policy::model::ClusterResourceRule;
@@ -14,7 +14,7 @@ use crate::namespace_gate;
 use crate::plan::{ResponsePlan, SelfReviewPlan};
 use crate::relay::{BodyRelay, RelayError, WatchedRelay, relay_watching_client};
 use crate::rewrite::{LAST_CHUNK, RELIST_EVENT, finish_head, read_body, write_chunk};
-use crate::serve::{ClientConn, Next, RequestFacts, respond};
+use crate::serve::{ClientConn, Next, RequestFacts, respond, respond_closing};
 use crate::upstream::UpstreamConn;
 
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -31,22 +31,44 @@ enum HeadError {
     Timeout,
 }
 
+/// What became of the request on its way upstream.
+struct Sent {
+    /// The connection the response comes on.
+    upstream: UpstreamConn,
+    /// The whole request reached the API server; otherwise the server answered early and stopped reading, and
+    /// neither connection can carry another exchange.
+    complete: bool,
+}
+
 /// Sends the head in `conn.out` (and the request body) upstream, then relays the response to the client.
 ///
-/// A request that is safe to repeat and has no body is retried once on a fresh connection when a pooled
-/// connection turns out to be closed.
+/// A request that failed on a reused pooled connection before any response byte is sent once more on a fresh
+/// connection when that is safe: the whole request is still in hand, and the method is idempotent or the
+/// write itself failed (the server cannot have read the request whole). Go's Transport follows the same rule.
 pub async fn forward(core: &Core, conn: &mut ClientConn, facts: &RequestFacts, plan: ResponsePlan) -> Next {
-    let limits = &core.settings.limits;
-    let retryable = facts.idempotent && facts.framing == BodyFraming::None;
-    let mut retried = false;
-    let mut continue_sent = false;
-    let upstream = loop {
-        let checkout = if retried {
+    // The head and the body bytes already read leave in one write.
+    let mut body = BodyRelay::new(facts.framing, &core.settings.limits);
+    if let Err(e) = body.take_buffered(&mut conn.buf, &mut conn.out) {
+        return respond(conn, 400, &format!("invalid request body: {e}"), facts).await;
+    }
+    // Only a request held whole in `out` can be sent again.
+    let replayable = body.is_done();
+    let continue_sent = facts.expect_continue && !replayable;
+    if continue_sent {
+        conn.resp.clear();
+        conn.resp.extend_from_slice(CONTINUE);
+        if conn.stream.write_vec(&mut conn.resp).await.is_err() {
+            return Next::Close;
+        }
+    }
+    let mut fresh = false;
+    let sent = loop {
+        let checkout = if fresh {
             core.pool.connect().await
         } else {
             core.pool.checkout().await
         };
-        let mut upstream = match checkout {
+        let upstream = match checkout {
             Ok(upstream) => upstream,
             Err(e) => {
                 core.metrics.connect_error(ConnectErrorKind::of(&e));
@@ -55,77 +77,146 @@ pub async fn forward(core: &Core, conn: &mut ClientConn, facts: &RequestFacts, p
                 return respond(conn, e.status(), &message, facts).await;
             }
         };
-        let reused = upstream.reused;
-
-        // The head and the body bytes already read leave in one write.
-        let mut body = BodyRelay::new(facts.framing, limits);
-        if let Err(e) = body.take_buffered(&mut conn.buf, &mut conn.out) {
-            return respond(conn, 400, &format!("invalid request body: {e}"), facts).await;
-        }
-        if facts.expect_continue && !body.is_done() && !continue_sent {
-            continue_sent = true;
-            conn.resp.clear();
-            conn.resp.extend_from_slice(CONTINUE);
-            if conn.stream.write_vec(&mut conn.resp).await.is_err() {
-                return Next::Close;
+        let retry_allowed = upstream.reused && !fresh && replayable;
+        match send_request(core, conn, upstream, facts, &mut body, continue_sent).await {
+            Ok(sent) => break sent,
+            Err(SendError::Stale { write_failed }) if retry_allowed && (facts.idempotent || write_failed) => {
+                tracing::debug!(
+                    core = core.id,
+                    "a pooled API server connection was closed: retrying"
+                );
+                fresh = true;
             }
-        }
-        let sent = conn.out.len();
-        if let Err(e) = upstream.stream.write_vec(&mut conn.out).await {
-            if reused && retryable && !retried {
-                retried = true;
-                continue;
-            }
-            let message = format!("capsule-proxy lost the API server connection: {e}");
-            return respond(conn, 502, &message, facts).await;
-        }
-        core.metrics.relayed(Direction::ClientToUpstream, sent);
-        if !body.is_done() {
-            let mut sink = Counted::new(&mut upstream.stream, &core.metrics, Direction::ClientToUpstream);
-            match body.run(&mut conn.stream, &mut conn.buf, &mut sink).await {
-                Ok(()) => {}
-                Err(RelayError::Framing(e)) => {
-                    return respond(conn, 400, &format!("invalid request body: {e}"), facts).await;
-                }
-                Err(RelayError::Write(e)) => {
-                    let message = format!("capsule-proxy lost the API server connection: {e}");
-                    return respond(conn, 502, &message, facts).await;
-                }
-                // The client went away mid-body.
-                Err(RelayError::Read(_) | RelayError::Truncated) => return Next::Close,
-            }
-        }
-
-        match read_response_head(core, conn, &mut upstream, facts, continue_sent).await {
-            Ok(()) => break upstream,
-            Err(HeadError::ClosedEarly) if reused && retryable && !retried => {
-                retried = true;
-            }
-            Err(HeadError::ClosedEarly | HeadError::Failed) => {
-                return respond(
-                    conn,
-                    502,
-                    "the API server closed the connection without a response",
-                    facts,
-                )
-                .await;
-            }
-            Err(HeadError::Invalid(e)) => {
-                let message = format!("the API server sent an invalid response: {e}");
-                return respond(conn, 502, &message, facts).await;
-            }
-            Err(HeadError::Timeout) => {
-                return respond(
-                    conn,
-                    504,
-                    "timed out waiting for the API server's response",
-                    facts,
-                )
-                .await;
-            }
+            Err(e) => return answer_send_error(conn, facts, e).await,
         }
     };
-    relay_response(core, conn, upstream, facts, plan).await
+    relay_response(core, conn, sent, facts, plan).await
+}
+
+/// Why a request got no response head.
+enum SendError {
+    /// The connection failed before any response byte; `write_failed` if writing the request failed.
+    Stale {
+        /// Writing the request failed (rather than the wait for its response).
+        write_failed: bool,
+    },
+    /// Writing the request failed and no response came.
+    Lost(std::io::Error),
+    /// The response head failed.
+    Head(HeadError),
+    /// The caller's body is malformed (400).
+    Body(CodecError),
+    /// The caller stopped sending its body (408).
+    BodyIdle,
+    /// The caller went away mid-body.
+    ClientGone,
+}
+
+/// The answer to a request that got no response head (the connection closes when a body was left unread).
+async fn answer_send_error(conn: &mut ClientConn, facts: &RequestFacts, error: SendError) -> Next {
+    let message = match error {
+        SendError::ClientGone => return Next::Close,
+        SendError::Body(e) => {
+            let message = format!("invalid request body: {e}");
+            return respond_closing(conn, 400, &message).await;
+        }
+        SendError::BodyIdle => {
+            return respond_closing(conn, 408, "timed out reading the request body").await;
+        }
+        SendError::Lost(e) => format!("capsule-proxy lost the API server connection: {e}"),
+        SendError::Stale { .. } | SendError::Head(HeadError::ClosedEarly | HeadError::Failed) => {
+            "the API server closed the connection without a response".to_string()
+        }
+        SendError::Head(HeadError::Invalid(e)) => format!("the API server sent an invalid response: {e}"),
+        SendError::Head(HeadError::Timeout) => {
+            return respond(
+                conn,
+                504,
+                "timed out waiting for the API server's response",
+                facts,
+            )
+            .await;
+        }
+    };
+    respond(conn, 502, &message, facts).await
+}
+
+/// Writes `conn.out` and the rest of the body to `upstream` and reads until a final response head is buffered.
+///
+/// When writing fails the API server may still have answered first (a `413` or `401` before reading a large
+/// body): that answer is read and relayed rather than replaced by a 502.
+async fn send_request(
+    core: &Core,
+    conn: &mut ClientConn,
+    mut upstream: UpstreamConn,
+    facts: &RequestFacts,
+    body: &mut BodyRelay,
+    continue_sent: bool,
+) -> Result<Sent, SendError> {
+    let reused = upstream.reused;
+    let sent = conn.out.len();
+    let mut write_error = match upstream.stream.write_vec(&mut conn.out).await {
+        Ok(()) => {
+            core.metrics.relayed(Direction::ClientToUpstream, sent);
+            None
+        }
+        Err(e) if reused => {
+            // Kept for an answer the server may have sent before it closed.
+            if upstream_answered(core, conn, &mut upstream, facts, continue_sent).await {
+                return Ok(Sent {
+                    upstream,
+                    complete: false,
+                });
+            }
+            tracing::debug!(core = core.id, error = %e, "writing to a pooled API server connection failed");
+            return Err(SendError::Stale { write_failed: true });
+        }
+        Err(e) => Some(e),
+    };
+    if write_error.is_none() && !body.is_done() {
+        let idle = core.settings.timeouts.request_body_idle;
+        let mut sink = Counted::new(&mut upstream.stream, &core.metrics, Direction::ClientToUpstream);
+        match body
+            .run(&mut conn.stream, &mut conn.buf, &mut sink, Some(idle))
+            .await
+        {
+            Ok(()) => {}
+            Err(RelayError::Framing(e)) => return Err(SendError::Body(e)),
+            Err(RelayError::Idle(_)) => return Err(SendError::BodyIdle),
+            Err(RelayError::Read(_) | RelayError::Truncated) => return Err(SendError::ClientGone),
+            Err(RelayError::Write(e)) => write_error = Some(e),
+        }
+    }
+    if let Some(e) = write_error {
+        if upstream_answered(core, conn, &mut upstream, facts, continue_sent).await {
+            return Ok(Sent {
+                upstream,
+                complete: false,
+            });
+        }
+        return Err(SendError::Lost(e));
+    }
+    match read_response_head(core, conn, &mut upstream, facts, continue_sent).await {
+        Ok(()) => Ok(Sent {
+            upstream,
+            complete: true,
+        }),
+        Err(HeadError::ClosedEarly) if reused => Err(SendError::Stale { write_failed: false }),
+        Err(e) => Err(SendError::Head(e)),
+    }
+}
+
+/// After a failed write: whether the API server's final response head is (already) readable.
+async fn upstream_answered(
+    core: &Core,
+    conn: &mut ClientConn,
+    upstream: &mut UpstreamConn,
+    facts: &RequestFacts,
+    continue_sent: bool,
+) -> bool {
+    read_response_head(core, conn, upstream, facts, continue_sent)
+        .await
+        .is_ok()
 }
 
 /// Reads until `upstream.buf` starts with a final (non-1xx, or 101) response head, passing interim
@@ -185,13 +276,20 @@ async fn read_response_head(
 
 /// Writes the final response head (and the body bytes already read) to the client, then relays the rest of
 /// the body, or the upgraded stream; or, as `plan` says, answers differently.
+///
+/// The upstream connection goes back to the pool only when both messages ended exactly at their boundaries:
+/// the whole request was sent, the whole response read, nothing more buffered, and neither side asked to close.
 async fn relay_response(
     core: &Core,
     conn: &mut ClientConn,
-    mut upstream: UpstreamConn,
+    sent: Sent,
     facts: &RequestFacts,
     plan: ResponsePlan,
 ) -> Next {
+    let Sent {
+        mut upstream,
+        complete,
+    } = sent;
     let limits: &Limits = &core.settings.limits;
     let (status, framing, upstream_close, client_close, json) = {
         let Ok(Parsed::Complete { head, len }) =
@@ -199,50 +297,22 @@ async fn relay_response(
         else {
             return respond(conn, 502, "the API server sent an invalid response", facts).await;
         };
-        let client_close = facts.close || head.framing == BodyFraming::UntilClose || core.is_draining();
+        // An early answer leaves the rest of the request body unread on the client connection: it closes.
+        let client_close =
+            !complete || facts.close || head.framing == BodyFraming::UntilClose || core.is_draining();
         let json = head
             .headers
             .get("content-type")
             .is_some_and(|v| v.starts_with(b"application/json"));
         conn.resp.clear();
-        let written = if let ResponsePlan::SelfReview(_) = plan {
-            // The body is rewritten: its length comes later (see `rewrite::finish_head`).
-            let fields = HopByHop::for_response(&head).forwarded().filter(|(name, _)| {
-                !name.eq_ignore_ascii_case("content-length")
-                    && !name.eq_ignore_ascii_case("content-type")
-                    && !name.eq_ignore_ascii_case("content-encoding")
-            });
-            let close = facts.close.then_some(("Connection", &b"close"[..]));
-            write_response_head(
-                &mut conn.resp,
-                head.status,
-                head.reason,
-                fields,
-                [("Content-Type", &b"application/json"[..])]
-                    .into_iter()
-                    .chain(close),
-            )
-        } else {
-            let chunked =
-                (head.framing == BodyFraming::Chunked).then_some(("Transfer-Encoding", &b"chunked"[..]));
-            let close = (client_close && head.framing != BodyFraming::Tunnel)
-                .then_some(("Connection", &b"close"[..]));
-            write_response_head(
-                &mut conn.resp,
-                head.status,
-                head.reason,
-                HopByHop::for_response(&head).forwarded(),
-                chunked.into_iter().chain(close),
-            )
-        };
-        if let Err(e) = written {
+        if let Err(e) = write_client_head(&mut conn.resp, &head, &plan, client_close) {
             let message = format!("the API server sent a response that cannot be relayed: {e}");
             return respond(conn, 502, &message, facts).await;
         }
         let result = (
             head.status,
             head.framing,
-            head.connection_close,
+            !complete || head.connection_close,
             client_close,
             json,
         );
@@ -282,11 +352,21 @@ async fn relay_response(
                 core.pool.checkin(upstream);
             }
             core.metrics.relayed(Direction::UpstreamToClient, conn.resp.len());
-            return finish_write(conn, facts.close).await;
+            return finish_write(conn, client_close).await;
         }
         other => other,
     };
     if framing == BodyFraming::Tunnel {
+        if !complete {
+            // Switching protocols in the middle of a request body: nothing sensible can follow.
+            return respond(
+                conn,
+                502,
+                "the API server switched protocols before the request ended",
+                facts,
+            )
+            .await;
+        }
         let head = conn.resp.len();
         if conn.stream.write_vec(&mut conn.resp).await.is_err() {
             return Next::Close;
@@ -307,7 +387,8 @@ async fn relay_response(
         Ok(())
     } else if matches!(body, BodyRelay::Length(_)) {
         let mut sink = Counted::new(&mut conn.stream, &core.metrics, Direction::UpstreamToClient);
-        body.run(&mut upstream.stream, &mut upstream.buf, &mut sink).await
+        body.run(&mut upstream.stream, &mut upstream.buf, &mut sink, None)
+            .await
     } else {
         let _stream = core.metrics.stream_opened(StreamKind::Response);
         // Open-ended bodies (watch and log streams): stop as soon as the client goes away, or when a filtered
@@ -361,6 +442,37 @@ async fn relay_response(
     } else {
         Next::KeepAlive
     }
+}
+
+/// Writes the response head relayed to the client into `out`. Framing comes from the parsed head
+/// ([`ResponseHead::framing_fields`]), never from the fields the API server sent; a self review's length is
+/// written once its body is rewritten (see `rewrite::finish_head`).
+fn write_client_head(
+    out: &mut Vec<u8>,
+    head: &ResponseHead<'_>,
+    plan: &ResponsePlan,
+    client_close: bool,
+) -> Result<(), CodecError> {
+    let close =
+        (client_close && head.framing != BodyFraming::Tunnel).then_some(("Connection", &b"close"[..]));
+    if let ResponsePlan::SelfReview(_) = plan {
+        let fields = HopByHop::for_response(head).forwarded().filter(|(name, _)| {
+            !name.eq_ignore_ascii_case("content-type") && !name.eq_ignore_ascii_case("content-encoding")
+        });
+        let extra = [("Content-Type", &b"application/json"[..])]
+            .into_iter()
+            .chain(close);
+        return write_response_head(out, head.status, head.reason, fields, extra);
+    }
+    let framing = head.framing_fields();
+    let fields = HopByHop::for_response(head).forwarded();
+    write_response_head(
+        out,
+        head.status,
+        head.reason,
+        fields,
+        framing.field().into_iter().chain(close),
+    )
 }
 
 /// Ends a stopped stream cleanly: a chunked body gets `event` (if any) as a last chunk of data and then its last

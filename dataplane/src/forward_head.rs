@@ -1,11 +1,11 @@
 //! The request head sent to the apiserver: the caller's head minus hop-by-hop fields, with the forwarding
-//! identity applied.
+//! identity applied and the framing written by the proxy from the parsed message.
 
 use std::fmt::Write;
 use std::net::IpAddr;
 
 use crate::auth::is_impersonation_header;
-use crate::codec::{BodyFraming, CodecError, HopByHop, RequestHead, write_request_head};
+use crate::codec::{CodecError, FramingFields, HopByHop, RequestHead, write_request_head};
 
 /// Who the apiserver sees a forwarded request as.
 #[derive(Debug, Clone, Copy)]
@@ -52,11 +52,14 @@ pub struct ForwardIdentity<'a> {
 
 /// Appends the head to forward for `head` to `out`; `scratch` is a reused string for composed values.
 ///
+/// Framing is the proxy's: `Host` is written first from the parsed head (its one validated value), and
+/// `Content-Length` / `Transfer-Encoding: chunked` from the parsed body framing, whatever the caller's
+/// `Connection` header names; the caller's own copies are never forwarded.
+///
 /// Dropped: hop-by-hop fields (RFC 9110 §7.6.1, keeping the upgrade pair on upgrades), `Expect` (the proxy
 /// answers `100 Continue` itself) and, unless forwarding as the caller, the caller's `Authorization`,
-/// `Impersonate-*` and XFCC fields. Added: `Transfer-Encoding: chunked` for chunked bodies, `X-Forwarded-For`,
-/// and unless forwarding as the caller the proxy's `Authorization` plus, when impersonating,
-/// `Impersonate-User` / `-Group` / `-Uid` / `-Extra-*`.
+/// `Impersonate-*` and XFCC fields. Added: the framing, `X-Forwarded-For`, and unless forwarding as the caller
+/// the proxy's `Authorization` plus, when impersonating, `Impersonate-User` / `-Group` / `-Uid` / `-Extra-*`.
 pub fn write_upstream_head(
     out: &mut Vec<u8>,
     scratch: &mut String,
@@ -102,11 +105,13 @@ pub fn write_upstream_head(
                     || is_impersonation_header(name)
                     || name.eq_ignore_ascii_case(forward.xfcc_header)))
     });
-    let chunked = (head.framing == BodyFraming::Chunked).then_some(("Transfer-Encoding", &b"chunked"[..]));
+    let host = head.headers.get("host").map(|value| ("Host", value));
+    let framing = FramingFields::for_body(head.framing);
     let accept = forward
         .accept_json
         .then_some(("Accept", &b"application/json"[..]));
-    let extra = chunked
+    let extra = framing
+        .field()
         .into_iter()
         .chain(accept)
         .chain([("X-Forwarded-For", xff.as_bytes())])
@@ -129,7 +134,14 @@ pub fn write_upstream_head(
         );
     // An HTTP/1.0 client cannot read a chunked response: ask the API server in the client's version, so it
     // answers with a length or by closing, as HTTP/1.0 allows.
-    write_request_head(out, head.method.as_str(), target, head.version, fields, extra)
+    write_request_head(
+        out,
+        head.method.as_str(),
+        target,
+        head.version,
+        host.into_iter().chain(fields),
+        extra,
+    )
 }
 
 /// `Impersonate-Extra-<key>` with the key percent-encoded where it is not a header token character.
@@ -250,6 +262,63 @@ mod tests {
         assert_eq!(
             forwarded(raw, UpstreamAuth::Caller, "", None),
             "GET /version HTTP/1.0\r\nAuthorization: Bearer t\r\nX-Forwarded-For: 10.0.0.7\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn framing_named_in_connection_is_still_written() {
+        // The smuggling attempt: a body whose length the client tries to hide from the API server.
+        let smuggled = "GET /api/v1/namespaces/kube-system/configmaps/x HTTP/1.1\r\nX-Ignore: ";
+        for connection in [
+            "Content-Length",
+            "keep-alive, content-length",
+            "CONTENT-LENGTH, Host",
+            "close, Content-Length, Transfer-Encoding",
+        ] {
+            let raw = format!(
+                "POST /api/v1/namespaces/oil-dev/configmaps HTTP/1.1\r\nHost: k\r\n\
+                 Connection: {connection}\r\nAuthorization: Bearer alice\r\nContent-Length: {}\r\n\r\n",
+                smuggled.len()
+            );
+            for auth in [UpstreamAuth::Caller, UpstreamAuth::Proxy] {
+                let text = forwarded(&raw, auth, "", Some("proxy-token"));
+                let want_length = format!("Content-Length: {}\r\n", smuggled.len());
+                assert!(
+                    text.starts_with("POST /api/v1/namespaces/oil-dev/configmaps HTTP/1.1\r\nHost: k\r\n"),
+                    "{text}"
+                );
+                assert_eq!(text.matches(&want_length).count(), 1, "{connection}: {text}");
+                assert_eq!(text.matches("Host:").count(), 1, "{connection}: {text}");
+                assert!(!text.contains("Connection"), "{connection}: {text}");
+                // Read back as the API server reads it: the same body length.
+                let Parsed::Complete { head, len } =
+                    parse_request_head(text.as_bytes(), &Limits::default()).unwrap()
+                else {
+                    panic!("partial head: {text}");
+                };
+                assert_eq!(len, text.len());
+                assert_eq!(
+                    head.framing,
+                    crate::codec::BodyFraming::ContentLength(smuggled.len() as u64),
+                    "{connection}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn chunked_framing_and_host_are_written_once_by_the_proxy() {
+        let raw = "PATCH /api/v1/namespaces/a/configmaps/c HTTP/1.1\r\nX-A: 1\r\nHost: k\r\n\
+                   Connection: Transfer-Encoding, Host\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert_eq!(
+            forwarded(raw, UpstreamAuth::Caller, "", None),
+            "PATCH /api/v1/namespaces/a/configmaps/c HTTP/1.1\r\nHost: k\r\nX-A: 1\r\n\
+             Transfer-Encoding: chunked\r\nX-Forwarded-For: 10.0.0.7\r\n\r\n"
+        );
+        let empty = "POST /x HTTP/1.1\r\nHost: k\r\nContent-Length: 0\r\nConnection: content-length\r\n\r\n";
+        assert_eq!(
+            forwarded(empty, UpstreamAuth::Caller, "", None),
+            "POST /x HTTP/1.1\r\nHost: k\r\nContent-Length: 0\r\nX-Forwarded-For: 10.0.0.7\r\n\r\n"
         );
     }
 

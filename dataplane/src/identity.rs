@@ -44,7 +44,8 @@ pub struct Identity {
 /// Why no identity could be established; each maps to one `Status` answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdentityError {
-    /// The token is not valid (403, as the Go proxy answers).
+    /// The token is not valid or expired (401, as kube-apiserver answers, so credential plugins refresh it; the
+    /// Go proxy answered 403).
     #[error("cannot retrieve user and group from the request: {0}")]
     Unauthenticated(String),
     /// The caller may not impersonate what it asked for (403).
@@ -59,7 +60,8 @@ impl IdentityError {
     /// The HTTP status of the answer.
     pub fn status(&self) -> u16 {
         match self {
-            Self::Unauthenticated(_) | Self::Forbidden(_) => 403,
+            Self::Unauthenticated(_) => 401,
+            Self::Forbidden(_) => 403,
             Self::Unavailable(_) => 503,
         }
     }

@@ -2,6 +2,7 @@
 
 use std::io;
 use std::pin::pin;
+use std::time::Duration;
 
 use monoio::io::{CancelHandle, Canceller};
 
@@ -44,6 +45,9 @@ pub enum RelayError {
     /// Writing to the destination failed.
     #[error("write: {0}")]
     Write(io::Error),
+    /// The source sent nothing for longer than the idle timeout.
+    #[error("no body bytes for {0:?}")]
+    Idle(Duration),
 }
 
 /// Progress through one message body, whatever its framing.
@@ -108,14 +112,16 @@ impl BodyRelay {
     }
 
     /// Relays the rest of the body from `src` (whose already-read bytes are in `buf`) to `dst`, writing each
-    /// piece as soon as it is read: watch events reach the client one by one.
+    /// piece as soon as it is read: watch events reach the client one by one. With `idle`, a source silent for
+    /// that long ends the relay with [`RelayError::Idle`] (the source connection is then unusable).
     pub async fn run(
         &mut self,
         src: &mut Stream,
         buf: &mut IoBuffer,
         dst: &mut impl BodySink,
+        idle: Option<Duration>,
     ) -> Result<(), RelayError> {
-        self.relay(src, buf, dst, None).await.map(|_| ())
+        self.relay(src, buf, dst, None, idle).await.map(|_| ())
     }
 }
 
@@ -159,7 +165,7 @@ impl BodyRelay {
         dst: &mut impl BodySink,
         stop: &StopSignal,
     ) -> Result<RunEnd, RelayError> {
-        self.relay(src, buf, dst, Some(stop)).await
+        self.relay(src, buf, dst, Some(stop), None).await
     }
 
     async fn relay(
@@ -168,6 +174,7 @@ impl BodyRelay {
         buf: &mut IoBuffer,
         dst: &mut impl BodySink,
         stop: Option<&StopSignal>,
+        idle: Option<Duration>,
     ) -> Result<RunEnd, RelayError> {
         loop {
             if !buf.is_empty() {
@@ -190,7 +197,13 @@ impl BodyRelay {
                         () = stop.stopped() => return Ok(RunEnd::Stopped),
                     }
                 }
-                _ => src.read(buf).await,
+                _ => match idle {
+                    None => src.read(buf).await,
+                    Some(idle) => match monoio::time::timeout(idle, src.read(buf)).await {
+                        Ok(read) => read,
+                        Err(_) => return Err(RelayError::Idle(idle)),
+                    },
+                },
             };
             match read {
                 Ok(0) if matches!(self, Self::UntilClose) => {

@@ -52,7 +52,7 @@ pub async fn read_body(
         limit,
     };
     let mut body = BodyRelay::new(framing, limits);
-    match body.run(src, buf, &mut collector).await {
+    match body.run(src, buf, &mut collector, None).await {
         Ok(()) => {}
         Err(RelayError::Write(_)) => return Err(ReadBodyError::TooLarge(limit)),
         Err(e) => return Err(e.into()),

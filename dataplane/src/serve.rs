@@ -186,10 +186,14 @@ async fn serve_connection(core: Rc<Core>, tcp: TcpStream, peer: SocketAddr) {
     };
     let mut first = true;
     loop {
+        let reading = Instant::now();
         match read_head(&core, &mut conn, first, accepted).await {
             HeadRead::Ready => {}
             HeadRead::Closed => return,
             HeadRead::Reject(code, message) => {
+                // Counted like every answer, under the root template: no path was read.
+                core.metrics
+                    .record_request(RouteLabel::Root, code, reading.elapsed());
                 conn.resp.clear();
                 write_status(&mut conn.resp, code, message, true, false);
                 let _ = conn.stream.write_vec(&mut conn.resp).await;
@@ -370,7 +374,7 @@ pub async fn respond(conn: &mut ClientConn, code: u16, message: &str, facts: &Re
     finish(conn, close).await
 }
 
-async fn respond_closing(conn: &mut ClientConn, code: u16, message: &str) -> Next {
+pub(crate) async fn respond_closing(conn: &mut ClientConn, code: u16, message: &str) -> Next {
     conn.resp.clear();
     conn.status = code;
     write_status(&mut conn.resp, code, message, true, false);

@@ -1,7 +1,12 @@
 //! The per-core connection pool to kube-apiserver: connect (TCP, then TLS) with deadlines, keep idle
 //! keep-alive connections for reuse, forget the stale ones.
+//!
+//! A pooled connection the server (or a load balancer in front of it) has closed is never handed out: each
+//! connection keeps a duplicate of its socket to look at without reading — a non-blocking `MSG_PEEK` — when it
+//! is taken from the pool, and idle connections are looked at once a second, so closed ones are let go at once
+//! instead of waiting in `CLOSE-WAIT` for the next request.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,12 +14,15 @@ use std::time::{Duration, Instant};
 
 use monoio::net::TcpStream;
 use rustls::pki_types::ServerName;
+use socket2::{Domain, Protocol, Socket, Type};
 use rustls::{ClientConfig, ClientConnection};
 
 use crate::io::{IoBuffer, Stream, TlsConn};
 
 /// Read buffer size of an upstream connection.
 const UPSTREAM_BUF: usize = 16 * 1024;
+/// How often idle connections are looked at for a close by the server.
+const REAP_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Why no upstream connection could be had.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +73,29 @@ pub struct UpstreamConn {
     /// Taken from the idle pool (and so possibly closed by the server meanwhile).
     pub reused: bool,
     idle_since: Instant,
+    /// A second handle on the socket, to peek at it without disturbing the connection.
+    probe: std::net::TcpStream,
+}
+
+impl UpstreamConn {
+    /// Whether nothing is buffered at any layer of the connection.
+    fn is_quiet(&mut self) -> bool {
+        self.buf.is_empty() && self.stream.is_quiet()
+    }
+
+    /// Whether the connection can carry another exchange: it is quiet, and the server has neither closed it nor
+    /// sent anything unasked (a peek that would block).
+    fn is_reusable(&mut self) -> bool {
+        if !self.is_quiet() {
+            return false;
+        }
+        let mut byte = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        match socket2::SockRef::from(&self.probe).peek(&mut byte) {
+            Err(e) => e.kind() == io::ErrorKind::WouldBlock,
+            // End of stream (the server closed), or bytes nobody asked for.
+            Ok(_) => false,
+        }
+    }
 }
 
 /// TLS settings for new upstream connections.
@@ -86,6 +117,7 @@ pub struct Pool {
     idle_timeout: Duration,
     connect_timeout: Duration,
     handshake_timeout: Duration,
+    last_reap: Cell<Instant>,
 }
 
 impl Pool {
@@ -106,6 +138,7 @@ impl Pool {
             idle_timeout,
             connect_timeout,
             handshake_timeout,
+            last_reap: Cell::new(Instant::now()),
         }
     }
 
@@ -124,8 +157,7 @@ impl Pool {
 
     /// A new connection, bypassing the idle pool (the retry after a stale pooled connection).
     pub async fn connect(&self) -> Result<UpstreamConn, ConnectError> {
-        let tcp = self.connect_tcp().await?;
-        let _ = tcp.set_nodelay(true);
+        let (tcp, probe) = self.connect_tcp().await?;
         let stream = match &self.tls {
             None => Stream::Plain(tcp),
             Some(tls) => {
@@ -144,12 +176,15 @@ impl Pool {
             buf: IoBuffer::new(UPSTREAM_BUF),
             reused: false,
             idle_since: Instant::now(),
+            probe,
         })
     }
 
-    /// Returns a connection whose exchange ended cleanly (nothing buffered) to the idle pool.
+    /// Returns a connection whose exchange ended exactly at the end of both messages to the idle pool (callers
+    /// check the messages; anything left buffered, or a connection the server already closed, is dropped).
     pub fn checkin(&self, mut conn: UpstreamConn) {
-        if !conn.buf.is_empty() {
+        // The socket is looked at when the connection is taken again; here only what was already read counts.
+        if !conn.is_quiet() {
             return;
         }
         let mut idle = self.idle.borrow_mut();
@@ -160,31 +195,66 @@ impl Pool {
         }
     }
 
-    /// Idle connections kept (some may have aged out and wait to be dropped at the next checkout).
+    /// Idle connections kept: live ones, as of the last look (at most [`REAP_INTERVAL`] ago).
     pub fn idle_count(&self) -> usize {
         self.idle.borrow().len()
     }
 
+    /// Lets go of idle connections that aged out or that the server closed; at most once per
+    /// [`REAP_INTERVAL`] (callers may ask more often).
+    pub fn reap(&self) {
+        let now = Instant::now();
+        if now.duration_since(self.last_reap.get()) < REAP_INTERVAL {
+            return;
+        }
+        self.last_reap.set(now);
+        let timeout = self.idle_timeout;
+        self.idle
+            .borrow_mut()
+            .retain_mut(|conn| now.duration_since(conn.idle_since) < timeout && conn.is_reusable());
+    }
+
     fn take_idle(&self) -> Option<UpstreamConn> {
         let mut idle = self.idle.borrow_mut();
-        while let Some(conn) = idle.pop() {
-            if conn.idle_since.elapsed() < self.idle_timeout {
+        while let Some(mut conn) = idle.pop() {
+            if conn.idle_since.elapsed() < self.idle_timeout && conn.is_reusable() {
                 return Some(conn);
             }
         }
         None
     }
 
-    async fn connect_tcp(&self) -> Result<TcpStream, ConnectError> {
+    async fn connect_tcp(&self) -> Result<(TcpStream, std::net::TcpStream), ConnectError> {
         let addrs = self.addrs.borrow().clone();
         let mut last = ConnectError::NoAddress;
         for addr in addrs {
-            match monoio::time::timeout(self.connect_timeout, TcpStream::connect_addr(addr)).await {
-                Ok(Ok(tcp)) => return Ok(tcp),
+            match monoio::time::timeout(self.connect_timeout, connect_with_probe(addr)).await {
+                Ok(Ok(connected)) => return Ok(connected),
                 Ok(Err(source)) => last = ConnectError::Connect { addr, source },
                 Err(_) => last = ConnectError::ConnectTimeout(addr),
             }
         }
         Err(last)
     }
+}
+
+/// Connects to `addr` (non-blocking connect, then a wait until the socket is writable) and returns the
+/// runtime's stream with a duplicate of its socket for [`UpstreamConn::is_reusable`].
+async fn connect_with_probe(addr: SocketAddr) -> io::Result<(TcpStream, std::net::TcpStream)> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_nonblocking(true)?;
+    socket.set_nodelay(true)?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    let std: std::net::TcpStream = socket.into();
+    let probe = std.try_clone()?;
+    let tcp = TcpStream::from_std(std)?;
+    tcp.writable(false).await?;
+    if let Some(e) = probe.take_error()? {
+        return Err(e);
+    }
+    Ok((tcp, probe))
 }

@@ -21,7 +21,7 @@ pub use chunked::{ChunkedScanner, Scan};
 pub use error::CodecError;
 pub use head::{RequestHead, parse_request_head};
 pub use headers::{HeaderIter, Headers};
-pub use hop::{ForwardedHeaders, HopByHop};
+pub use hop::{ForwardedHeaders, FramingFields, HopByHop, is_nominable};
 pub use response::{ResponseHead, parse_response_head};
 pub use types::{BodyFraming, Method, Version};
 pub use write::{write_request_head, write_response_head};

@@ -3,7 +3,9 @@
 use std::mem::MaybeUninit;
 
 use super::headers::{FieldFacts, analyze, check_crlf, field_block};
-use super::{BodyFraming, CodecError, Headers, Limits, MAX_HEADERS_CAP, Method, Parsed, Version};
+use super::{
+    BodyFraming, CodecError, FramingFields, Headers, Limits, MAX_HEADERS_CAP, Method, Parsed, Version,
+};
 
 /// A parsed response head, borrowing from the input buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +20,8 @@ pub struct ResponseHead<'a> {
     pub headers: Headers<'a>,
     /// How the response body is delimited.
     pub framing: BodyFraming,
+    /// The validated `Content-Length` value, also where it frames nothing (HEAD, 304).
+    pub content_length: Option<u64>,
     /// The connection closes after this response (`Connection: close`, HTTP/1.0 without keep-alive, or a
     /// body delimited by close).
     pub connection_close: bool,
@@ -27,6 +31,18 @@ impl ResponseHead<'_> {
     /// A 1xx other than 101: another head follows on the same exchange.
     pub fn is_interim(&self) -> bool {
         (100..200).contains(&self.status) && self.status != 101
+    }
+
+    /// The framing field to relay this response with, written from the parsed message: the body's length or
+    /// `Transfer-Encoding: chunked`; for a HEAD or 304 answer, whose length frames no body, the validated
+    /// `Content-Length` the server announced (RFC 9110 §8.6); nothing for 1xx and 204.
+    pub fn framing_fields(&self) -> FramingFields {
+        match self.framing {
+            BodyFraming::None if !(self.status < 200 || self.status == 204) => self
+                .content_length
+                .map_or_else(FramingFields::none, FramingFields::length),
+            framing => FramingFields::for_body(framing),
+        }
     }
 }
 
@@ -63,6 +79,7 @@ pub fn parse_response_head<'a>(
         reason: resp.reason.unwrap_or(""),
         headers: Headers::new(field_block(head), resp.headers.len()),
         framing,
+        content_length: facts.content_length,
         connection_close: facts.close(version) || framing == BodyFraming::UntilClose,
     };
     Ok(Parsed::Complete { head, len })
@@ -133,6 +150,44 @@ mod tests {
             assert_eq!(head.framing, *want, "{method:?} {buf:?}");
             assert_eq!(head.connection_close, *want == UntilClose);
         }
+    }
+
+    #[test]
+    fn relayed_framing_comes_from_the_parsed_head() {
+        let field = |buf: &str, method: &Method<'_>| {
+            let head = parse(buf.as_bytes(), method).unwrap();
+            head.framing_fields()
+                .field()
+                .map(|(n, v)| format!("{n}: {}", String::from_utf8_lossy(v)))
+        };
+        // Whatever `Connection` names, the length is written from the parsed framing.
+        let hidden =
+            "HTTP/1.1 200 OK\r\nConnection: Content-Length, Transfer-Encoding\r\nContent-Length: 7\r\n\r\n";
+        assert_eq!(field(hidden, &Method::Get).as_deref(), Some("Content-Length: 7"));
+        let chunked =
+            "HTTP/1.1 200 OK\r\nConnection: transfer-encoding\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert_eq!(
+            field(chunked, &Method::Get).as_deref(),
+            Some("Transfer-Encoding: chunked")
+        );
+        // HEAD and 304 keep the announced length as metadata; 204 and 1xx never carry one.
+        let length = "HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n";
+        assert_eq!(
+            field(length, &Method::Head).as_deref(),
+            Some("Content-Length: 42")
+        );
+        let not_modified = "HTTP/1.1 304 Not Modified\r\nContent-Length: 42\r\n\r\n";
+        assert_eq!(
+            field(not_modified, &Method::Get).as_deref(),
+            Some("Content-Length: 42")
+        );
+        let no_content = "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(field(no_content, &Method::Get), None);
+        assert_eq!(
+            field("HTTP/1.1 200 OK\r\n\r\n", &Method::Get),
+            None,
+            "until close"
+        );
     }
 
     #[test]

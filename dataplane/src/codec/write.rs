@@ -132,7 +132,9 @@ mod tests {
             head.method.as_str(),
             head.target,
             head.version,
-            HopByHop::for_request(&head).forwarded(),
+            [("Host", &b"k"[..])]
+                .into_iter()
+                .chain(HopByHop::for_request(&head).forwarded()),
             extra,
         )
         .unwrap();

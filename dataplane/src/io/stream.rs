@@ -66,6 +66,16 @@ impl Stream {
         }
     }
 
+    /// Whether nothing is pending in the connection's own layers (TLS: no ciphertext or plaintext buffered, no
+    /// end of stream or failed write seen). The socket itself is the caller's to look at.
+    pub fn is_quiet(&mut self) -> bool {
+        match self {
+            Self::Plain(_) => true,
+            Self::Tls(tls) => tls.is_quiet(),
+            Self::Detached => false,
+        }
+    }
+
     /// Splits into halves that can be driven concurrently (upgraded connections).
     pub fn into_split(self) -> (ReadHalf, WriteHalf) {
         match self {

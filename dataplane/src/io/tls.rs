@@ -29,6 +29,8 @@ pub struct TlsConn {
     tls_in: IoBuffer,
     tls_out: Vec<u8>,
     eof: bool,
+    /// A write to the socket failed: nothing more is sent, but what the peer sent can still be read.
+    write_failed: bool,
 }
 
 impl TlsConn {
@@ -40,6 +42,7 @@ impl TlsConn {
             tls_in: IoBuffer::new(TLS_IN_CAPACITY),
             tls_out: Vec::with_capacity(TLS_IN_CAPACITY),
             eof: false,
+            write_failed: false,
         }
     }
 
@@ -59,6 +62,17 @@ impl TlsConn {
         }
     }
 
+    /// Whether nothing is pending: no ciphertext or plaintext buffered, no end of stream or failed write seen.
+    pub fn is_quiet(&mut self) -> bool {
+        if !self.tls_in.is_empty() || self.eof || self.write_failed || self.session.wants_write() {
+            return false;
+        }
+        matches!(
+            self.session.reader().fill_buf(),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock
+        )
+    }
+
     /// The peer's certificate chain (end entity first), once the handshake is done.
     pub fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
         self.session.peer_certificates()
@@ -71,7 +85,12 @@ impl TlsConn {
             if let Some(n) = take_plaintext(&mut self.session, buf)? {
                 return Ok(n);
             }
-            self.flush_tls().await?;
+            // Records the session owes the peer (key updates, alerts). When the peer stopped reading, what it
+            // sent before that can still be read: a failed flush does not fail the read.
+            if !self.write_failed {
+                // A failure is remembered by `flush_tls`.
+                let _ = self.flush_tls().await;
+            }
             if !self.pull().await? {
                 // Let rustls report what it holds; it sees EOF through `read_tls` returning 0.
                 if let Some(n) = take_plaintext(&mut self.session, buf)? {
@@ -140,6 +159,7 @@ impl TlsConn {
             tls_in: read.tls_in,
             tls_out,
             eof: read.eof,
+            write_failed: false,
         })
     }
 
@@ -147,7 +167,10 @@ impl TlsConn {
         while self.session.wants_write() {
             self.tls_out.clear();
             self.session.write_tls(&mut self.tls_out)?;
-            write_vec(&mut self.tcp, &mut self.tls_out).await?;
+            if let Err(e) = write_vec(&mut self.tcp, &mut self.tls_out).await {
+                self.write_failed = true;
+                return Err(e);
+            }
         }
         Ok(())
     }
