@@ -196,6 +196,16 @@ fn single(code: StatusCode, kind: &Kind, object: &Value, format: Format) -> Resu
 
 async fn read_bytes(cluster: &Cluster, req: Request<Incoming>) -> Result<Bytes, ApiError> {
     let limit = cluster.options.max_body_bytes;
+    // As kube-apiserver: a declared length over the limit is refused before a byte of the body is read (the
+    // server then closes the connection rather than read the rest).
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::too_large(limit));
+    }
     Limited::new(req.into_body(), limit)
         .collect()
         .await
