@@ -18,6 +18,8 @@ mod query;
 mod shape;
 
 #[cfg(test)]
+mod naive_routes;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;
