@@ -4,6 +4,8 @@
 pub mod capsule;
 pub mod proxy;
 pub mod raw;
+pub mod recorder;
+pub mod wire;
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};

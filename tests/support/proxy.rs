@@ -46,9 +46,15 @@ impl Proxy {
     /// Starts the proxy against `env`'s kube-sim with the proxy's service-account kubeconfig, TLS on, on a
     /// free port of 127.0.0.1, one core; `args` are appended (e.g. `--enable-ssl=false`).
     pub async fn start(env: &Env, args: &[&str]) -> Self {
+        Self::start_with(env.dir.path(), &env.kubeconfig("capsule-proxy"), args).await
+    }
+
+    /// Starts the proxy with its state in a new directory under `parent`, talking to the API server that
+    /// `kubeconfig` names (kube-sim's, or a test's own upstream); otherwise as [`Self::start`].
+    pub async fn start_with(parent: &Path, kubeconfig: &Path, args: &[&str]) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("proxy-")
-            .tempdir_in(env.dir.path())
+            .tempdir_in(parent)
             .unwrap()
             .keep();
         let (cert, key) = serving_cert();
@@ -62,7 +68,7 @@ impl Proxy {
             .arg("--health-probe-addr=127.0.0.1:0")
             .arg("--metrics-addr=127.0.0.1:0")
             .arg("--kubeconfig")
-            .arg(env.kubeconfig("capsule-proxy"));
+            .arg(kubeconfig);
         if tls {
             cmd.arg("--ssl-cert-path").arg(dir.join("tls.crt"));
             cmd.arg("--ssl-key-path").arg(dir.join("tls.key"));
