@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use monoio::net::TcpStream;
 use rustls::pki_types::ServerName;
-use socket2::{Domain, Protocol, Socket, Type};
 use rustls::{ClientConfig, ClientConnection};
+use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::io::{IoBuffer, Stream, TlsConn};
 
