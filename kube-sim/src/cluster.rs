@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use crate::authn::Authenticator;
 use crate::authz::{Authorizer, bootstrap_policy};
 use crate::catalog::ServedKinds;
+use crate::faults::WatchFaults;
 use crate::fixture::Fixture;
 use crate::kinds::Kind;
 use crate::logs::LogStore;
@@ -79,6 +80,8 @@ pub struct Cluster {
     pub logs: LogStore,
     /// Tunables.
     pub options: Options,
+    /// Resources whose watches are broken.
+    pub watch_faults: WatchFaults,
     latency_ms: AtomicU64,
     audit: Mutex<VecDeque<AuditEntry>>,
 }
@@ -93,6 +96,7 @@ impl Cluster {
             store,
             logs: LogStore::default(),
             options,
+            watch_faults: WatchFaults::default(),
             latency_ms: AtomicU64::new(0),
             audit: Mutex::new(VecDeque::new()),
         };

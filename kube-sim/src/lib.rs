@@ -30,6 +30,7 @@ pub mod cluster;
 pub mod crd;
 pub mod discovery;
 pub mod exec;
+pub mod faults;
 pub mod fixture;
 pub mod handler;
 pub mod identity;

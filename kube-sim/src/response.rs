@@ -122,6 +122,11 @@ pub fn error(err: &ApiError) -> Response<Body> {
             HeaderValue::from_static("Basic realm=\"kubernetes-master\""),
         );
     }
+    // kube-apiserver sends `details.retryAfterSeconds` as `Retry-After` as well.
+    if let Some(seconds) = err.details.as_ref().and_then(|d| d["retryAfterSeconds"].as_u64()) {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     resp
 }
 

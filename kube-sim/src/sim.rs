@@ -1,5 +1,5 @@
 //! [`KubeSim`]: a running simulated API server, started in-process by tests or by the `kube-sim serve` command,
-//! with handles to change objects, append logs, inject latency, stop and restart.
+//! with handles to change objects, append logs, inject latency, break watches, stop and restart.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::cluster::{AuditEntry, Cluster, Options};
+use crate::faults::WatchFault;
 use crate::fixture::Fixture;
 use crate::kubeconfig;
 use crate::pki::Pki;
@@ -174,6 +175,17 @@ impl KubeSim {
     /// Adds `latency` before every answer.
     pub fn set_latency(&self, latency: Duration) {
         self.cluster.set_latency(latency);
+    }
+
+    /// Breaks the watches of `resources` (qualified: `namespaces`, `tenants.capsule.clastix.io`): open ones end
+    /// and new ones are answered with `fault`, while lists and gets are still served.
+    pub fn break_watches(&self, resources: &[&str], fault: WatchFault) {
+        self.cluster.watch_faults.break_watches(resources, fault);
+    }
+
+    /// Serves every watch again.
+    pub fn heal_watches(&self) {
+        self.cluster.watch_faults.heal();
     }
 
     /// Forgets the watch history: resuming from any earlier resourceVersion answers 410 Gone.

@@ -186,6 +186,15 @@ impl ApiError {
         )
     }
 
+    /// 429 TooManyRequests, telling the client when to retry (`details.retryAfterSeconds`, sent as
+    /// `Retry-After` too).
+    pub fn too_many_requests(message: impl Into<String>, retry_after_seconds: u32) -> Self {
+        Self {
+            details: Some(json!({ "retryAfterSeconds": retry_after_seconds })),
+            ..Self::new(429, "TooManyRequests", message)
+        }
+    }
+
     /// 503 ServiceUnavailable.
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(503, "ServiceUnavailable", message)

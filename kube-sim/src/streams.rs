@@ -1,5 +1,5 @@
 //! Long-running responses: watch streams (chunked JSON events as objects, Tables or PartialObjectMetadata,
-//! bookmarks, timeouts, 410 as an ERROR event),
+//! bookmarks, timeouts, 410 as an ERROR event, an end when the resource's watches are broken),
 //! followed pod logs, and the WebSocket exec upgrade. Each runs in its own task and ends when the client goes
 //! away, the server stops, or (logs) the pod is deleted.
 
@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::cluster::Cluster;
+use crate::faults::WatchFaults;
 use crate::handler::ConnectionInfo;
 use crate::request::ResourceRequest;
 use crate::resources::Params;
@@ -79,6 +80,11 @@ pub fn watch(
     format: Format,
 ) -> Result<Response<Body>, ApiError> {
     let kind = rr.kind;
+    // Subscribed before the check, so a fault switched on from now on ends this watch.
+    let mut faults = cluster.watch_faults.subscribe();
+    if let Some(fault) = WatchFaults::fault_in(&faults.borrow_and_update(), kind.group, kind.resource) {
+        return Err(fault.error());
+    }
     let (labels, fields) = params.selectors(kind)?;
     let filter = WatchFilter {
         group: kind.group,
@@ -171,6 +177,12 @@ pub fn watch(
                 () = &mut deadline => return,
                 () = tx.closed() => return,
                 _ = stopped.changed() => return,
+                // The watch cache lost its storage: its watchers end, and clients watch again.
+                Ok(()) = faults.changed() => {
+                    if WatchFaults::fault_in(&faults.borrow_and_update(), filter.group, filter.resource).is_some() {
+                        return;
+                    }
+                }
             }
         }
     });
