@@ -21,6 +21,8 @@ mod view;
 #[cfg(test)]
 pub(crate) mod fixtures;
 #[cfg(test)]
+mod generator_rates;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;

@@ -25,6 +25,8 @@ mod union;
 mod validate;
 
 #[cfg(test)]
+mod generator_rates;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod query_tests;

@@ -15,11 +15,20 @@ use crate::model::{
     TenantOwnerSpec, TenantRecord,
 };
 
+/// How many cases each snapshot property runs.
+const SNAPSHOT_CASES: u32 = 1_024;
+
 const NAMES: [&str; 4] = ["a", "b", "system:serviceaccount:n:s", ""];
 const NAMESPACES: [&str; 5] = ["n0", "n1", "n2", "n3", "n4"];
 
-fn name() -> impl Strategy<Value = String> {
-    prop::sample::select(&NAMES[..]).prop_map(str::to_owned)
+/// A subject or caller name: mostly `a` or `b`, so that callers often meet the subjects of the records; sometimes
+/// a service account or the empty name.
+pub(super) fn name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => prop::sample::select(&NAMES[..2]),
+        1 => prop::sample::select(&NAMES[2..]),
+    ]
+    .prop_map(str::to_owned)
 }
 
 fn subject() -> impl Strategy<Value = Subject> {
@@ -45,7 +54,7 @@ fn rules() -> impl Strategy<Value = Vec<ClusterResourceRule>> {
 fn namespaces() -> impl Strategy<Value = Vec<String>> {
     vec(
         prop::sample::select(&NAMESPACES[..]).prop_map(str::to_owned),
-        0..3,
+        0..4,
     )
 }
 
@@ -97,19 +106,19 @@ fn global_record() -> impl Strategy<Value = GlobalProxySettingsRecord> {
 }
 
 #[derive(Debug, Clone)]
-struct State {
+pub(super) struct State {
     tenants: Vec<TenantRecord>,
     proxy_settings: Vec<ProxySettingRecord>,
     globals: Vec<GlobalProxySettingsRecord>,
     configuration: Option<CapsuleConfigurationRecord>,
 }
 
-fn state() -> impl Strategy<Value = State> {
-    let configuration =
-        prop::option::of(vec(subject(), 0..4).prop_map(|users| CapsuleConfigurationRecord { users }));
+pub(super) fn state() -> impl Strategy<Value = State> {
+    let users = vec(subject(), 0..5).prop_map(|users| CapsuleConfigurationRecord { users });
+    let configuration = prop::option::weighted(0.8, users);
     (
         vec(tenant_record(), 0..5),
-        vec(proxy_setting_record(), 0..4),
+        vec(proxy_setting_record(), 0..5),
         vec(global_record(), 0..3),
         configuration,
     )
@@ -121,7 +130,7 @@ fn state() -> impl Strategy<Value = State> {
         })
 }
 
-fn build_by_reset(state: &State) -> Snapshot {
+pub(super) fn build_by_reset(state: &State) -> Snapshot {
     let mut index = Index::new();
     index.reset_tenants(state.tenants.clone());
     index.reset_proxy_settings(state.proxy_settings.clone());
@@ -138,7 +147,7 @@ fn latest<K: Ord, T: Clone>(records: &[T], key: impl Fn(&T) -> K) -> Vec<T> {
     by_key.into_values().collect()
 }
 
-type Entry = (
+pub(super) type Entry = (
     String,
     GrantOrigin,
     [LegacyOperations; 6],
@@ -157,7 +166,7 @@ fn legacy_table(settings: &[LegacyProxySetting]) -> [LegacyOperations; 6] {
     })
 }
 
-fn reference(state: &State, user: &str, groups: &[String], gate: bool) -> Vec<Entry> {
+pub(super) fn reference(state: &State, user: &str, groups: &[String], gate: bool) -> Vec<Entry> {
     let tenants = latest(&state.tenants, |t| t.name.clone());
     let proxy_settings = latest(&state.proxy_settings, |p| (p.namespace.clone(), p.name.clone()));
     let globals = latest(&state.globals, |g| g.name.clone());
@@ -266,6 +275,8 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(SNAPSHOT_CASES))]
+
     #[test]
     fn answers_like_the_reference(
         state in state(),
