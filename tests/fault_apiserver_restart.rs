@@ -331,12 +331,17 @@ async fn api_server_killed_and_restarted_under_load_and_open_watches() {
             assert_eq!(sample.status, 200, "a failure after the recovery: {sample:?}");
         }
     }
-    let outage = samples
+    let mut outage = std::collections::BTreeMap::new();
+    for sample in samples
         .iter()
         .filter(|s| s.sent >= stopped && s.received <= restarting)
-        .count();
+    {
+        *outage
+            .entry(format!("{:?} {}", sample.route, sample.status))
+            .or_insert(0) += 1;
+    }
     println!(
-        "{} answers in all, {outage} of them while the API server was down",
+        "{} answers in all; while the API server was down: {outage:?}",
         samples.len()
     );
 }
