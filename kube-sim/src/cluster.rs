@@ -31,6 +31,10 @@ pub struct Options {
     pub history_limit: usize,
     /// Audit entries kept.
     pub audit_limit: usize,
+    /// How long a connection may sit idle between requests (or take to send a head) before the server closes
+    /// it. kube-apiserver's Go server closes idle keep-alive connections too; load balancers in front of it
+    /// often after a few minutes.
+    pub idle_timeout: Duration,
 }
 
 impl Default for Options {
@@ -41,6 +45,7 @@ impl Default for Options {
             max_body_bytes: 3 * 1024 * 1024,
             history_limit: crate::store::DEFAULT_HISTORY,
             audit_limit: 10_000,
+            idle_timeout: Duration::from_secs(30),
         }
     }
 }

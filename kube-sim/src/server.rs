@@ -18,8 +18,6 @@ use crate::handler::{self, ConnectionInfo};
 
 /// How long a client may take to finish the TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a client may take to send a request head.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A running listener; dropping it (or [`Server::stop`]) closes every connection.
 pub struct Server {
@@ -114,10 +112,13 @@ async fn serve_http<I>(io: I, cluster: Arc<Cluster>, info: Arc<ConnectionInfo>)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
+    // hyper's header timeout also runs while a keep-alive connection waits for its next request: it is the
+    // idle timeout too.
+    let cluster_idle = cluster.options.idle_timeout;
     let service = service_fn(move |req| handler::handle(Arc::clone(&cluster), Arc::clone(&info), req));
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(cluster_idle)
         .serve_connection(io, service)
         .with_upgrades();
     // Connection errors (client went away, bad request line) end this connection only.
