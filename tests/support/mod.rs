@@ -3,15 +3,18 @@
 
 pub mod capsule;
 pub mod isolation;
+pub mod metrics;
 pub mod proxy;
 pub mod raw;
 pub mod recorder;
+pub mod sockets;
 pub mod wire;
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
+use kube_sim::cluster::Options;
 use kube_sim::{Fixture, KubeSim, SimConfig};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
@@ -35,10 +38,15 @@ pub struct Env {
 
 impl Env {
     pub async fn start() -> Self {
+        Self::start_with(Options::default()).await
+    }
+
+    /// A kube-sim with the demo fixture and these server tunables (e.g. a short idle timeout).
+    pub async fn start_with(options: Options) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let sim = KubeSim::start(SimConfig::new(demo_fixture(), dir.path().join("state")))
-            .await
-            .expect("kube-sim starts");
+        let mut config = SimConfig::new(demo_fixture(), dir.path().join("state"));
+        config.options = options;
+        let sim = KubeSim::start(config).await.expect("kube-sim starts");
         Self { sim, dir }
     }
 
