@@ -5,8 +5,8 @@
 //! selector. When `rewrite_query` succeeds, the result has every other pair byte for byte and in order, and
 //! exactly one `labelSelector` (none only when nothing restricts), whose selector is the AND of the proxy's and
 //! the caller's: structurally it keeps every proxy requirement (or matches nothing), and on label sets drawn
-//! from the input it matches exactly when the proxy's and every caller selector match. When it fails, the
-//! output is empty, and `query_value` refuses the same malformed queries.
+//! from the input it matches exactly when the proxy's and every caller selector match, and `query_value` reads
+//! the query too. When it fails, the output is empty, and a malformed query makes `query_value` fail as well.
 #![no_main]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -88,12 +88,13 @@ fuzz_target!(|data: &[u8]| {
 
     if let Err(e) = &result {
         assert!(out.is_empty(), "a failed rewrite left {out:?}");
-        match e {
-            QueryError::Selector(_) => assert!(value.is_ok(), "query_value refused what rewrite_query read"),
-            _ => assert!(
+        // `rewrite_query` stops at the first bad selector; a malformed pair after it may still make
+        // `query_value` refuse. Any other refusal is about the query's syntax, which both read alike.
+        if !matches!(e, QueryError::Selector(_)) {
+            assert!(
                 value.is_err(),
                 "query_value read what rewrite_query refused ({e})"
-            ),
+            );
         }
         return;
     }
