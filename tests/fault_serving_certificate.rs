@@ -19,7 +19,7 @@ use support::raw::{pem_to_der, poll_until};
 /// Deadline for a valid new pair to be presented (the files are checked every second).
 const ROTATION_DEADLINE: Duration = Duration::from_secs(10);
 /// What the proxy logs when changed files cannot be loaded.
-const LOAD_FAILED: &str = "serving certificate changed but cannot be loaded";
+const LOAD_FAILED: &str = "serving certificate files changed but cannot be loaded";
 /// What the proxy logs when it loaded new files.
 const RELOADED: &str = "serving certificate reloaded";
 /// What the proxy logs when SIGHUP asks it to look at the files now.
@@ -89,6 +89,15 @@ async fn bad_certificate_files_keep_the_old_certificate_until_a_valid_pair_arriv
         );
         let line = log.lines().rfind(|l| l.contains(LOAD_FAILED)).unwrap();
         println!("{what}: {line}");
+        assert!(line.contains("ERROR"), "{what}: logged as an error: {line}");
+        assert!(
+            line.contains("tls.crt") && line.contains("tls.key"),
+            "{what}: the line names both files: {line}"
+        );
+        assert!(
+            !line.contains("[45, 45"),
+            "{what}: no byte arrays in the line: {line}"
+        );
     }
     assert_eq!(count_lines(&proxy.log(), RELOADED), 0, "nothing bad was loaded");
 

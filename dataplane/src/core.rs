@@ -29,7 +29,12 @@ const UPDATE_POLL: Duration = Duration::from_millis(200);
 #[derive(Debug, Clone)]
 pub enum CoreUpdate {
     /// New serving certificate: used for connections accepted from now on.
-    ServerTls(Arc<ServerConfig>),
+    ServerTls {
+        /// The listener's new config.
+        config: Arc<ServerConfig>,
+        /// The certificate in words (file and fingerprint), for the log line that says it is served.
+        description: Arc<str>,
+    },
     /// The proxy's bearer token changed (rotated token file).
     UpstreamToken(Arc<str>),
     /// The apiserver's addresses were re-resolved.
@@ -131,7 +136,11 @@ impl Core {
     /// Applies one update.
     pub fn apply(&self, update: CoreUpdate) {
         match update {
-            CoreUpdate::ServerTls(config) => *self.server_tls.borrow_mut() = Some(config),
+            CoreUpdate::ServerTls { config, description } => {
+                *self.server_tls.borrow_mut() = Some(config);
+                // Logged once the core serves it: from this line on, its handshakes present the new certificate.
+                tracing::info!(core = self.id, cert = %description, "serving certificate reloaded");
+            }
             CoreUpdate::UpstreamToken(token) => *self.token.borrow_mut() = Some(token),
             CoreUpdate::UpstreamAddrs(addrs) => self.pool.set_addrs(addrs),
             CoreUpdate::Snapshot(snapshot) => {

@@ -62,11 +62,48 @@ fn pem_error(what: impl Into<String>, reason: impl ToString) -> TlsConfigError {
     }
 }
 
+/// A PEM parser error in words (the parser's own text prints marker lines as byte arrays).
+fn pem_reason(e: &rustls::pki_types::pem::Error) -> String {
+    use rustls::pki_types::pem::Error;
+    match e {
+        Error::MissingSectionEnd { end_marker } => {
+            let kind = String::from_utf8_lossy(end_marker);
+            format!("not valid PEM: the \"-----END {kind}-----\" line is missing")
+        }
+        Error::IllegalSectionStart { line } => {
+            format!(
+                "not valid PEM: bad section start {:?}",
+                String::from_utf8_lossy(line)
+            )
+        }
+        Error::NoItemsFound => "no PEM block of the expected kind".to_string(),
+        other => format!("not valid PEM: {other}"),
+    }
+}
+
+/// Names a serving certificate for logs: its file and the start of its SHA-256 fingerprint, so a log line can
+/// be matched with the certificate a client was presented.
+pub fn describe_serving(tls: &ServingTls, cert_pem: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let fingerprint = CertificateDer::pem_slice_iter(cert_pem)
+        .next()
+        .and_then(Result::ok)
+        .map(|leaf| {
+            Sha256::digest(leaf.as_ref())
+                .iter()
+                .take(8)
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        })
+        .unwrap_or_default();
+    format!("{} (sha256 {fingerprint}…)", tls.cert_path.display())
+}
+
 /// Parses every certificate of a PEM bundle; an empty bundle is an error.
 pub fn certs_from_pem(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
     let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| pem_error(what, e))?;
+        .map_err(|e| pem_error(what, pem_reason(&e)))?;
     if certs.is_empty() {
         return Err(pem_error(what, "no CERTIFICATE block"));
     }
@@ -74,7 +111,7 @@ pub fn certs_from_pem(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'stat
 }
 
 fn key_from_pem(pem: &[u8], what: &str) -> Result<PrivateKeyDer<'static>, TlsConfigError> {
-    PrivateKeyDer::from_pem_slice(pem).map_err(|e| pem_error(what, e))
+    PrivateKeyDer::from_pem_slice(pem).map_err(|e| pem_error(what, pem_reason(&e)))
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, TlsConfigError> {
@@ -133,7 +170,7 @@ pub fn server_config_from_pem(
     let mut config = builder
         .with_single_cert(chain, key)
         .map_err(|source| TlsConfigError::Rustls {
-            what: "serving certificate",
+            what: "the serving certificate and key cannot be used",
             source,
         })?;
     config.alpn_protocols = vec![ALPN_HTTP1.to_vec()];
@@ -218,5 +255,76 @@ impl ServerCertVerifier for NoVerification {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serving(dir: &Path) -> ServingTls {
+        ServingTls {
+            cert_path: dir.join("tls.crt"),
+            key_path: dir.join("tls.key"),
+            client_ca_pem: None,
+        }
+    }
+
+    fn pair() -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        (params.self_signed(&key).unwrap().pem(), key.serialize_pem())
+    }
+
+    #[test]
+    fn bad_serving_files_are_refused_in_words() {
+        let tls = serving(Path::new("/etc/capsule-proxy"));
+        let (cert, key) = pair();
+        let (other_cert, _) = pair();
+        let truncated = &cert.as_bytes()[..cert.len() / 2];
+        let cases: [(&[u8], &[u8], &str); 4] = [
+            (
+                b"garbage",
+                key.as_bytes(),
+                "/etc/capsule-proxy/tls.crt: no CERTIFICATE block",
+            ),
+            (
+                truncated,
+                key.as_bytes(),
+                "not valid PEM: the \"-----END CERTIFICATE-----\" line is missing",
+            ),
+            (cert.as_bytes(), b"", "/etc/capsule-proxy/tls.key"),
+            (
+                other_cert.as_bytes(),
+                key.as_bytes(),
+                "the serving certificate and key cannot be used",
+            ),
+        ];
+        for (cert_pem, key_pem, want) in cases {
+            let Err(e) = server_config_from_pem(&tls, cert_pem, key_pem) else {
+                panic!("accepted: {want}");
+            };
+            let text = e.to_string();
+            assert!(text.contains(want), "{text:?} lacks {want:?}");
+            assert!(!text.contains("[45, 45"), "no byte arrays: {text}");
+        }
+        assert!(server_config_from_pem(&tls, cert.as_bytes(), key.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn a_serving_certificate_is_described_by_file_and_fingerprint() {
+        let tls = serving(Path::new("/etc/capsule-proxy"));
+        let (cert, _) = pair();
+        let (other, _) = pair();
+        let described = describe_serving(&tls, cert.as_bytes());
+        assert!(
+            described.starts_with("/etc/capsule-proxy/tls.crt (sha256 "),
+            "{described}"
+        );
+        assert_eq!(
+            described.len(),
+            "/etc/capsule-proxy/tls.crt (sha256 ".len() + 16 + "…)".len()
+        );
+        assert_ne!(described, describe_serving(&tls, other.as_bytes()));
     }
 }

@@ -258,3 +258,173 @@ async fn connect_with_probe(addr: SocketAddr) -> io::Result<(TcpStream, std::net
     }
     Ok((tcp, probe))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    use super::*;
+
+    /// A plain-TCP pool of at most `max_idle` connections to `addr`.
+    fn pool(addr: SocketAddr, max_idle: usize, idle_timeout: Duration) -> Pool {
+        let second = Duration::from_secs(1);
+        Pool::new(vec![addr], None, max_idle, idle_timeout, second, second)
+    }
+
+    /// A loopback server; `accept` hands out its side of each connection.
+    fn server() -> (TcpListener, SocketAddr) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        (listener, addr)
+    }
+
+    /// Polls `done` on the runtime's timer until it holds (the server's close reaches the socket shortly).
+    async fn eventually(mut done: impl FnMut() -> bool) {
+        for _ in 0..500 {
+            if done() {
+                return;
+            }
+            monoio::time::sleep(Duration::from_millis(2)).await;
+        }
+        panic!("condition never held");
+    }
+
+    #[monoio::test(enable_timer = true)]
+    async fn a_connection_the_server_closed_is_never_handed_out() {
+        let (listener, addr) = server();
+        let pool = pool(addr, 4, Duration::from_secs(60));
+        let conn = pool.checkout().await.unwrap();
+        assert!(!conn.reused);
+        let (server_side, _) = listener.accept().unwrap();
+        pool.checkin(conn);
+        assert_eq!(pool.idle_count(), 1);
+        // The server (or a load balancer) closes the idle connection.
+        drop(server_side);
+        let probe = pool.idle.borrow()[0].probe.try_clone().unwrap();
+        eventually(|| {
+            let mut byte = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+            matches!(socket2::SockRef::from(&probe).peek(&mut byte), Ok(0))
+        })
+        .await;
+        let fresh = pool.checkout().await.unwrap();
+        assert!(!fresh.reused, "the closed connection was handed out");
+        assert_eq!(pool.idle_count(), 0);
+    }
+
+    #[monoio::test(enable_timer = true)]
+    async fn a_connection_with_unasked_bytes_is_never_handed_out() {
+        let (listener, addr) = server();
+        let pool = pool(addr, 4, Duration::from_secs(60));
+        let conn = pool.checkout().await.unwrap();
+        let (mut server_side, _) = listener.accept().unwrap();
+        pool.checkin(conn);
+        // Bytes nobody asked for: the start of a response that belongs to no request.
+        server_side.write_all(b"HTTP/1.1 200 OK\r\n").unwrap();
+        let probe = pool.idle.borrow()[0].probe.try_clone().unwrap();
+        eventually(|| {
+            let mut byte = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+            matches!(socket2::SockRef::from(&probe).peek(&mut byte), Ok(1))
+        })
+        .await;
+        assert!(!pool.checkout().await.unwrap().reused);
+    }
+
+    #[monoio::test(enable_timer = true)]
+    async fn a_live_idle_connection_is_reused_most_recent_first() {
+        let (listener, addr) = server();
+        let pool = pool(addr, 4, Duration::from_secs(60));
+        let first = pool.checkout().await.unwrap();
+        let second = pool.checkout().await.unwrap();
+        let (_a, _) = listener.accept().unwrap();
+        let (_b, _) = listener.accept().unwrap();
+        let second_port = second.probe.local_addr().unwrap().port();
+        pool.checkin(first);
+        pool.checkin(second);
+        let again = pool.checkout().await.unwrap();
+        assert!(again.reused);
+        assert_eq!(again.probe.local_addr().unwrap().port(), second_port);
+        assert_eq!(pool.idle_count(), 1);
+    }
+
+    #[monoio::test(enable_timer = true)]
+    async fn checkin_refuses_connections_with_buffered_bytes_and_past_the_limit() {
+        let (listener, addr) = server();
+        let pool = pool(addr, 1, Duration::from_secs(60));
+        let mut dirty = pool.checkout().await.unwrap();
+        let clean = pool.checkout().await.unwrap();
+        let extra = pool.checkout().await.unwrap();
+        for _ in 0..3 {
+            let _ = listener.accept().unwrap();
+        }
+        dirty.buf.extend_from(b"left over");
+        pool.checkin(dirty);
+        assert_eq!(pool.idle_count(), 0, "bytes past the end of a message");
+        pool.checkin(clean);
+        pool.checkin(extra);
+        assert_eq!(pool.idle_count(), 1, "at most max_idle");
+    }
+
+    #[monoio::test(enable_timer = true)]
+    async fn reaping_lets_go_of_closed_and_expired_connections() {
+        let (listener, addr) = server();
+        let pool = pool(addr, 4, Duration::from_secs(60));
+        let closed = pool.checkout().await.unwrap();
+        let live = pool.checkout().await.unwrap();
+        let (closing_side, _) = listener.accept().unwrap();
+        let (mut live_side, _) = listener.accept().unwrap();
+        pool.checkin(closed);
+        pool.checkin(live);
+        drop(closing_side);
+        // The first look is due a second after the pool was made: make it due now.
+        pool.last_reap.set(Instant::now() - REAP_INTERVAL);
+        eventually(|| {
+            pool.reap();
+            pool.last_reap.set(Instant::now() - REAP_INTERVAL);
+            pool.idle_count() == 1
+        })
+        .await;
+        // The live one is still usable: a byte written reaches the server.
+        let mut conn = pool.checkout().await.unwrap();
+        assert!(conn.reused);
+        conn.stream.write_vec(&mut b"x".to_vec()).await.unwrap();
+        let mut byte = [0u8; 1];
+        live_side.read_exact(&mut byte).unwrap();
+        assert_eq!(&byte, b"x");
+        // Aged out: an idle timeout of zero lets go of everything at the next look.
+        let aging = pool_with_zero_timeout(addr);
+        let conn = aging.checkout().await.unwrap();
+        let _ = listener.accept().unwrap();
+        aging.checkin(conn);
+        aging.last_reap.set(Instant::now() - REAP_INTERVAL);
+        aging.reap();
+        assert_eq!(aging.idle_count(), 0);
+    }
+
+    fn pool_with_zero_timeout(addr: SocketAddr) -> Pool {
+        pool(addr, 4, Duration::ZERO)
+    }
+
+    #[monoio::test(enable_timer = true)]
+    async fn refused_connections_say_where() {
+        let (listener, addr) = server();
+        drop(listener);
+        match pool(addr, 1, Duration::from_secs(1)).connect().await {
+            Err(ConnectError::Connect { addr: tried, .. }) => assert_eq!(tried, addr),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            Pool::new(
+                Vec::new(),
+                None,
+                1,
+                Duration::ZERO,
+                Duration::ZERO,
+                Duration::ZERO
+            )
+            .connect()
+            .await,
+            Err(ConnectError::NoAddress)
+        ));
+    }
+}

@@ -69,15 +69,20 @@ fn run(files: WatchedFiles, senders: Vec<Sender<CoreUpdate>>, reload: Receiver<(
             let contents = serving_contents(tls);
             if Some(&contents) != serving_seen.as_ref() {
                 let loaded = tls_config::server_config_from_pem(tls, &contents.0, &contents.1);
+                let description: Arc<str> = tls_config::describe_serving(tls, &contents.0).into();
                 serving_seen = Some(contents);
                 match loaded {
                     Ok(config) => {
-                        broadcast(&senders, &CoreUpdate::ServerTls(config));
-                        tracing::info!(cert = %tls.cert_path.display(), "serving certificate reloaded");
+                        // Each core logs "serving certificate reloaded" once it serves it.
+                        tracing::debug!(cert = %description, "new serving certificate handed to the cores");
+                        broadcast(&senders, &CoreUpdate::ServerTls { config, description });
                     }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "serving certificate changed but cannot be loaded; keeping the previous one")
-                    }
+                    Err(e) => tracing::error!(
+                        cert = %tls.cert_path.display(),
+                        key = %tls.key_path.display(),
+                        error = %e,
+                        "the serving certificate files changed but cannot be loaded; the previous certificate is still served"
+                    ),
                 }
             }
         }
