@@ -527,3 +527,92 @@ fn self_review_body(review: &SelfReviewPlan, status: u16, body: &[u8]) -> Vec<u8
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use capsule_proxy_policy::snapshot::Snapshot;
+
+    use super::*;
+    use crate::codec::Method;
+
+    fn client_head(raw: &[u8], method: Method<'_>, plan: &ResponsePlan, close: bool) -> String {
+        let Ok(Parsed::Complete { head, .. }) = parse_response_head(raw, &Limits::default(), &method) else {
+            panic!("not a head: {raw:?}");
+        };
+        let mut out = Vec::new();
+        write_client_head(&mut out, &head, plan, close).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn relayed_heads_carry_the_proxys_framing() {
+        let hidden =
+            b"HTTP/1.1 200 OK\r\nConnection: Content-Length, X-Junk\r\nX-Junk: 1\r\nContent-Length: 4\r\n\
+                       Content-Type: application/json\r\n\r\n";
+        assert_eq!(
+            client_head(hidden, Method::Get, &ResponsePlan::Relay, false),
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\n"
+        );
+        let chunked =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: transfer-encoding\r\n\r\n";
+        assert_eq!(
+            client_head(chunked, Method::Get, &ResponsePlan::Relay, true),
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        );
+        let until_close = b"HTTP/1.1 200 OK\r\nKeep-Alive: 5\r\n\r\n";
+        assert_eq!(
+            client_head(until_close, Method::Get, &ResponsePlan::Relay, true),
+            "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"
+        );
+        let head_answer = b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n";
+        assert_eq!(
+            client_head(head_answer, Method::Head, &ResponsePlan::Relay, false),
+            "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn upgrades_keep_their_pair_and_never_say_close() {
+        let switching = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+                          Sec-WebSocket-Accept: x\r\n\r\n";
+        assert_eq!(
+            client_head(switching, Method::Get, &ResponsePlan::Relay, true),
+            "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: x\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn a_self_review_head_waits_for_its_rewritten_length() {
+        let plan = ResponsePlan::SelfReview(SelfReviewPlan {
+            rules_review: false,
+            has_tenants: true,
+            rules: Vec::new(),
+            snapshot: Arc::new(Snapshot::default()),
+            cluster_scoped_gate: false,
+        });
+        let review = b"HTTP/1.1 201 Created\r\nContent-Type: application/vnd.kubernetes.protobuf\r\n\
+                       Content-Encoding: gzip\r\nContent-Length: 30\r\nAudit-Id: a\r\n\r\n";
+        assert_eq!(
+            client_head(review, Method::Post, &plan, false),
+            "HTTP/1.1 201 Created\r\nAudit-Id: a\r\nContent-Type: application/json\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn only_successful_reviews_are_rewritten() {
+        let plan = SelfReviewPlan {
+            rules_review: false,
+            has_tenants: true,
+            rules: Vec::new(),
+            snapshot: Arc::new(Snapshot::default()),
+            cluster_scoped_gate: false,
+        };
+        let refused = br#"{"kind":"Status","code":403}"#;
+        assert_eq!(self_review_body(&plan, 403, refused), refused);
+        let review = br#"{"kind":"SelfSubjectAccessReview","apiVersion":"authorization.k8s.io/v1","spec":{"resourceAttributes":{"verb":"list","resource":"namespaces"}},"status":{"allowed":false}}"#;
+        let granted = String::from_utf8(self_review_body(&plan, 201, review)).unwrap();
+        assert!(granted.contains(r#""allowed":true"#), "{granted}");
+    }
+}

@@ -387,3 +387,7 @@ async fn finish(conn: &mut ClientConn, close: bool) -> Next {
         _ => Next::Close,
     }
 }
+
+#[cfg(test)]
+#[path = "serve_tests.rs"]
+mod tests;
