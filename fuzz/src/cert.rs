@@ -137,3 +137,44 @@ pub fn url_escape(text: &str, plus_for_space: bool) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use capsule_proxy_policy::identity_from_cert_der;
+
+    #[test]
+    fn built_certificate_reads_as_its_subject() {
+        let subject = subject(&[
+            vec![Attribute {
+                oid_last: CN,
+                tag: 0x0c,
+                value: b"alice",
+            }],
+            vec![
+                Attribute {
+                    oid_last: O,
+                    tag: 0x13,
+                    value: b"oil-owners",
+                },
+                Attribute {
+                    oid_last: O,
+                    tag: 0x0c,
+                    value: b"gas-owners",
+                },
+            ],
+        ]);
+        let identity = identity_from_cert_der(&certificate(&subject)).expect("identity");
+        assert_eq!(identity.user, "alice");
+        assert_eq!(identity.groups, ["oil-owners", "gas-owners"]);
+    }
+
+    #[test]
+    fn pem_is_escaped_like_envoy() {
+        let escaped = url_escape(&pem(&[0xfb, 0xff]), false);
+        assert_eq!(
+            escaped,
+            "-----BEGIN%20CERTIFICATE-----%0A%2B%2F8%3D%0A-----END%20CERTIFICATE-----%0A"
+        );
+    }
+}

@@ -176,3 +176,37 @@ fn trailers(r: &mut Reader<'_>, max_trailer: usize) -> Result<(), Stop> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_chunks_extensions_and_trailers() {
+        let body = b"5;a=\"b c\"\r\nhello\r\n1 ;x\r\n!\r\n0\r\nX-T: 1\r\n\r\nNEXT";
+        assert_eq!(
+            decode(body, 16, 64),
+            Decoded::Complete {
+                data: b"hello!".to_vec(),
+                end: body.len() - 4
+            }
+        );
+    }
+
+    #[test]
+    fn incomplete_and_invalid() {
+        assert_eq!(decode(b"5\r\nhel", 16, 64), Decoded::Incomplete);
+        assert_eq!(decode(b"0\r\n\r", 16, 64), Decoded::Incomplete);
+        for bad in [
+            &b"5 \r\nhello\r\n"[..],
+            b"5\nhello",
+            b"g\r\n",
+            b"0\r\n\n",
+            b"1;\x7f\r\n",
+        ] {
+            assert_eq!(decode(bad, 16, 64), Decoded::Invalid, "{bad:?}");
+        }
+        assert_eq!(decode(b"1;abc\r\n", 2, 64), Decoded::Invalid);
+        assert_eq!(decode(b"0\r\nX: 12345\r\n\r\n", 16, 8), Decoded::Invalid);
+    }
+}

@@ -56,3 +56,28 @@ pub fn unescape(raw: &str) -> Option<String> {
     }
     String::from_utf8(out).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_and_decodes() {
+        let got = pairs("a=b+c&&label%53elector=x%3Dy&bad=%zz&flag");
+        let decoded: Vec<_> = got
+            .iter()
+            .map(|p| (p.key.as_deref(), p.value.as_deref()))
+            .collect();
+        assert_eq!(
+            decoded,
+            [
+                (Some("a"), Some("b c")),
+                (Some("labelSelector"), Some("x=y")),
+                (Some("bad"), None),
+                (Some("flag"), Some("")),
+            ]
+        );
+        assert_eq!(unescape("%C3%A9"), Some("é".to_owned()));
+        assert_eq!(unescape("%FF"), None);
+    }
+}
