@@ -158,6 +158,9 @@ pub struct ClientTimeouts {
     pub idle: Option<Duration>,
     /// Longest silence while a request body is being received; past it → 408 and the connection closes.
     pub request_body_idle: Duration,
+    /// Longest time data written to a caller may stay unacknowledged (it stopped reading); past it the
+    /// connection is dropped. `None` waits forever.
+    pub stall: Option<Duration>,
     /// TLS handshake deadline.
     pub tls_handshake: Duration,
 }

@@ -185,7 +185,7 @@ impl Dataplane {
         };
         let impersonation_needs_token = !matches!(upstream.credential, ApiCredential::ClientCert { .. });
         let addrs = resolve(&upstream.host, upstream.port)?;
-        let listeners = bind_listeners(config.listen, config.cores.max(1))?;
+        let listeners = bind_listeners(config.listen, config.cores.max(1), config.timeouts.stall)?;
         let local_addr = listeners[0].local_addr().map_err(|source| StartError::Listen {
             addr: config.listen,
             source,
@@ -475,7 +475,15 @@ pub fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, StartError> {
 
 /// Binds one `SO_REUSEPORT` listener per core on `addr`, after checking that no other process holds the port
 /// (with `SO_REUSEPORT`, a second proxy on the same port would silently share its traffic).
-fn bind_listeners(addr: SocketAddr, cores: usize) -> Result<Vec<StdListener>, StartError> {
+///
+/// `stall` becomes the listeners' `TCP_USER_TIMEOUT`, which accepted connections inherit: data written to a
+/// caller that stays unacknowledged that long — a caller that stopped reading, its window closed — ends the
+/// connection in the kernel, and the write waiting on it fails. No timer per request.
+fn bind_listeners(
+    addr: SocketAddr,
+    cores: usize,
+    stall: Option<std::time::Duration>,
+) -> Result<Vec<StdListener>, StartError> {
     let listen_err = |source| StartError::Listen { addr, source };
     if addr.port() != 0 {
         let probe = new_socket(addr).map_err(listen_err)?;
@@ -490,6 +498,7 @@ fn bind_listeners(addr: SocketAddr, cores: usize) -> Result<Vec<StdListener>, St
     for _ in 0..cores {
         let socket = new_socket(addr).map_err(listen_err)?;
         socket.set_reuse_port(true).map_err(listen_err)?;
+        socket.set_tcp_user_timeout(stall).map_err(listen_err)?;
         socket.bind(&bound.into()).map_err(listen_err)?;
         socket.listen(BACKLOG).map_err(listen_err)?;
         socket.set_nonblocking(true).map_err(listen_err)?;

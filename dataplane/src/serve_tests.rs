@@ -27,6 +27,7 @@ fn timeouts(body_idle: Duration) -> ClientTimeouts {
         read_header: Duration::from_millis(300),
         idle: None,
         request_body_idle: body_idle,
+        stall: None,
         tls_handshake: STEP,
     }
 }
