@@ -230,3 +230,50 @@ async fn stalled_request_bodies_get_408_and_free_both_connections() {
         open_fds(proxy.pid()),
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_stops_reading_is_dropped_and_frees_the_upstream() {
+    let env = Env::start().await;
+    // A list of about 5 MB: more than the kernel buffers between the proxy and a caller that reads nothing.
+    for i in 0..2 {
+        env.sim
+            .apply(serde_json::json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": format!("big-{i}"), "namespace": "oil-dev"},
+                "data": {"blob": "x".repeat(5 << 19)},
+            }))
+            .unwrap();
+    }
+    let proxy = start_synced(&env, &["--enable-ssl=false", "--client-stall-timeout=1s"]).await;
+    let metrics = metrics_addr(&proxy).await;
+    let port = env.sim.addr().port();
+    let before = settled(REAP_DEADLINE, || connections_to(port, TcpState::Established)).await;
+    // A caller with a tiny receive buffer that asks for the list and never reads the answer.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = within(IO_DEADLINE, "connect", socket.connect(proxy.addr))
+        .await
+        .unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stalled, get(CONFIGMAPS, Some("alice-token")).as_bytes())
+        .await
+        .unwrap();
+    scrape_until(metrics, "the stalled request in flight", |s| {
+        s.get("capsule_proxy_requests_in_flight") == 1.0
+    })
+    .await;
+    // The proxy gives up on it: nothing in flight, no client connection, the upstream connection gone.
+    scrape_until(metrics, "the stalled caller dropped", |s| {
+        s.get("capsule_proxy_requests_in_flight") == 0.0 && s.get("capsule_proxy_client_connections") == 0.0
+    })
+    .await;
+    let freed = poll_until(REAP_DEADLINE, || async {
+        (connections_to(port, TcpState::Established) <= before).then_some(())
+    })
+    .await;
+    assert!(
+        freed.is_some(),
+        "the upstream connection stays pinned: {} (before {before})",
+        connections_to(port, TcpState::Established)
+    );
+    drop(stalled);
+}
