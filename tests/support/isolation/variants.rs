@@ -193,11 +193,6 @@ impl Variant {
         }
     }
 
-    /// Whether the answer is a stream of watch events.
-    pub fn is_watch(&self) -> bool {
-        self.families.contains(&Family::Watch) || self.families.contains(&Family::PathLegacyWatch)
-    }
-
     /// Whether it lists page by page.
     pub fn is_paged(&self) -> bool {
         self.families.contains(&Family::Paged)
