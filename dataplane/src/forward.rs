@@ -357,15 +357,10 @@ async fn relay_response(
         other => other,
     };
     if framing == BodyFraming::Tunnel {
-        if !complete {
-            // Switching protocols in the middle of a request body: nothing sensible can follow.
-            return respond(
-                conn,
-                502,
-                "the API server switched protocols before the request ended",
-                facts,
-            )
-            .await;
+        if !complete || !facts.upgrade {
+            // Switching protocols unasked, or in the middle of a request body: the connection must not become
+            // a tunnel.
+            return respond(conn, 502, "the API server switched protocols unasked", facts).await;
         }
         let head = conn.resp.len();
         if conn.stream.write_vec(&mut conn.resp).await.is_err() {

@@ -94,6 +94,8 @@ pub struct RequestFacts {
     pub close: bool,
     /// `Expect: 100-continue` was sent.
     pub expect_continue: bool,
+    /// The request asked to switch protocols (`Connection: upgrade` and `Upgrade`).
+    pub upgrade: bool,
 }
 
 impl RequestFacts {
@@ -119,6 +121,7 @@ impl RequestFacts {
             framing: head.framing,
             close: head.connection_close,
             expect_continue: head.expect_continue,
+            upgrade: head.upgrade,
         }
     }
 }

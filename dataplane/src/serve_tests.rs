@@ -263,3 +263,30 @@ async fn heads_refused_before_a_path_is_read_are_counted() {
     let root = &routes[RouteLabel::Root.index()];
     assert_eq!((root.status_count(408), root.status_count(431)), (1, 1));
 }
+
+#[monoio::test(enable_timer = true)]
+async fn an_unasked_protocol_switch_is_refused() {
+    let upstream = StdListener::bind("127.0.0.1:0").unwrap();
+    let core = core(upstream.local_addr().unwrap(), timeouts(STEP));
+    let addr = listen(&core);
+    std::thread::spawn(move || {
+        let (mut conn, _) = upstream.accept().unwrap();
+        let mut head = Vec::new();
+        read_at_least(&mut conn, &mut head, b"\r\n\r\n");
+        let _ = conn
+            .write_all(b"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: raw\r\n\r\n");
+        let _ = read_to_close(&mut conn);
+    });
+    let (done_tx, done_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut conn = client(addr);
+        conn.write_all(
+            b"GET /api HTTP/1.1\r\nHost: k\r\nAuthorization: Bearer t\r\nConnection: close\r\n\r\n",
+        )
+        .unwrap();
+        done_tx.send(read_to_close(&mut conn)).unwrap();
+    });
+    let answered = String::from_utf8(joined(&done_rx).await).unwrap();
+    assert!(answered.starts_with("HTTP/1.1 502 Bad Gateway\r\n"), "{answered}");
+    assert!(answered.contains("switched protocols unasked"), "{answered}");
+}
