@@ -20,7 +20,10 @@ pub fn write_request_head<'h, 'e>(
         if method.is_empty() || !method.bytes().all(is_tchar) {
             return Err(CodecError::Unwritable);
         }
-        if target.is_empty() || !target.bytes().all(|b| b.is_ascii_graphic()) {
+        // What the parser accepts, and nothing else: origin-form (or `*`), visible ASCII, no fragment.
+        let origin_form =
+            target.starts_with('/') && target.bytes().all(|b| b.is_ascii_graphic() && b != b'#');
+        if !(origin_form || target == "*") {
             return Err(CodecError::Unwritable);
         }
         out.extend_from_slice(method.as_bytes());
@@ -171,10 +174,13 @@ mod tests {
             write_request_head(&mut out, "G T", "/", Version::Http11, [], []),
             Err(CodecError::Unwritable)
         );
-        assert_eq!(
-            write_request_head(&mut out, "GET", "/a b", Version::Http11, [], []),
-            Err(CodecError::Unwritable)
-        );
+        for target in ["/a b", "/a#b", "a", "", "http://k/"] {
+            assert_eq!(
+                write_request_head(&mut out, "GET", target, Version::Http11, [], []),
+                Err(CodecError::Unwritable),
+                "{target:?}"
+            );
+        }
         assert_eq!(out, b"keep");
     }
 
