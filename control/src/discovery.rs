@@ -17,7 +17,6 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{APIGroupList, APIResourceList, APIVersions};
 use k8s_openapi::kube_aggregator::pkg::apis::apiregistration::v1::APIService;
 use kube::core::PartialObjectMeta;
-use kube::runtime::watcher;
 use kube::{Api, Client};
 use tokio::sync::mpsc::{self, UnboundedSender};
 use tokio::time::Instant;
@@ -157,9 +156,8 @@ pub(crate) async fn run<E: Send + 'static>(
     let (changed_tx, mut changed) = mpsc::unbounded_channel();
     tokio::spawn(watches::run(
         WatchSpec {
-            kind: "CustomResourceDefinition",
             api: Api::<PartialObjectMeta<CustomResourceDefinition>>::all(client.clone()),
-            config: watcher::Config::default(),
+            field_selector: None,
             record: |_| (),
             key: |_| (),
             event: |_: Change<(), ()>| (),
@@ -169,9 +167,8 @@ pub(crate) async fn run<E: Send + 'static>(
     ));
     tokio::spawn(watches::run(
         WatchSpec {
-            kind: "APIService",
             api: Api::<PartialObjectMeta<APIService>>::all(client.clone()),
-            config: watcher::Config::default(),
+            field_selector: None,
             record: |_| (),
             key: |_| (),
             event: |_: Change<(), ()>| (),

@@ -12,11 +12,13 @@
 //! ```
 //!
 //! Nothing is published until the Capsule and namespace watches have listed once and discovery has run;
-//! afterwards only when the index changed. A failing
-//! watch retries with backoff while the last good snapshot stays in place ([`ControlStatus`] tells).
+//! afterwards only when the index changed. A failing watch retries with backoff while the last good snapshot
+//! stays in place; [`ControlStatus`] tells which watches stream, how long the snapshot may have been out of
+//! date, and whether the replica is ready.
 //!
 //! [`Snapshot`]: capsule_proxy_policy::snapshot::Snapshot
 
+mod backoff;
 pub mod crds;
 pub mod discovery;
 pub mod identity;
@@ -28,6 +30,7 @@ pub mod runtime;
 mod small_http;
 pub mod status;
 pub mod translate;
+mod watch_health;
 pub mod watches;
 
 pub use identity::{
@@ -35,4 +38,5 @@ pub use identity::{
     Reviewer, TokenIdentity,
 };
 pub use runtime::{ClusterConnection, Control, ControlError, ControlOptions};
-pub use status::ControlStatus;
+pub use status::{ControlStatus, DEFAULT_READINESS_STALE_AFTER, Readiness};
+pub use watch_health::{Staleness, WatchStatus};

@@ -16,7 +16,6 @@ use k8s_openapi::api::node::v1::RuntimeClass;
 use k8s_openapi::api::scheduling::v1::PriorityClass;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::core::PartialObjectMeta;
-use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -27,49 +26,42 @@ use crate::watches::{self, Change, WatchSpec};
 /// Starts the namespace watch and the six legacy kinds' watches.
 pub(crate) fn spawn_all(client: &Client, tx: &UnboundedSender<IndexEvent>, status: &Arc<ControlStatus>) {
     spawn::<Namespace>(
-        "Namespace",
         |c| IndexEvent::Objects(ObjectKind::Namespaces, c),
         client,
         tx,
         status,
     );
     spawn::<Node>(
-        "Node",
         |c| IndexEvent::Objects(LegacyKind::Nodes.into(), c),
         client,
         tx,
         status,
     );
     spawn::<StorageClass>(
-        "StorageClass",
         |c| IndexEvent::Objects(LegacyKind::StorageClasses.into(), c),
         client,
         tx,
         status,
     );
     spawn::<IngressClass>(
-        "IngressClass",
         |c| IndexEvent::Objects(LegacyKind::IngressClasses.into(), c),
         client,
         tx,
         status,
     );
     spawn::<PriorityClass>(
-        "PriorityClass",
         |c| IndexEvent::Objects(LegacyKind::PriorityClasses.into(), c),
         client,
         tx,
         status,
     );
     spawn::<RuntimeClass>(
-        "RuntimeClass",
         |c| IndexEvent::Objects(LegacyKind::RuntimeClasses.into(), c),
         client,
         tx,
         status,
     );
     spawn::<PersistentVolume>(
-        "PersistentVolume",
         |c| IndexEvent::Objects(LegacyKind::PersistentVolumes.into(), c),
         client,
         tx,
@@ -78,7 +70,6 @@ pub(crate) fn spawn_all(client: &Client, tx: &UnboundedSender<IndexEvent>, statu
 }
 
 fn spawn<K>(
-    kind: &'static str,
     event: fn(Change<ClusterObjectRecord, String>) -> IndexEvent,
     client: &Client,
     tx: &UnboundedSender<IndexEvent>,
@@ -94,9 +85,8 @@ fn spawn<K>(
     K::DynamicType: Default,
 {
     let spec = WatchSpec {
-        kind,
         api: Api::<PartialObjectMeta<K>>::all(client.clone()),
-        config: watcher::Config::default(),
+        field_selector: None,
         record: record::<K>,
         key: |meta: &PartialObjectMeta<K>| meta.name_any(),
         event,

@@ -1,17 +1,22 @@
 //! The health probe server (`--health-probe-addr`, Go's `:8081`): `/healthz` answers `ok` while the process
 //! runs; `/readyz` answers `ok` once the first ownership snapshot has been sent to the cores (the data plane
 //! accepts before the control plane starts), else 500 — so a replica takes traffic only when it can filter.
-//! Both also with the trailing slash the Helm chart uses.
+//! It fails again while shutting down, and once the snapshot has been stale (a watch down) for longer than
+//! `--readiness-stale-after`: a stale snapshot keeps serving the last known ownership, so an owner removed
+//! meanwhile would still see the tenant; past that bound the replica leaves the Service. Both also with the
+//! trailing slash the Helm chart uses.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 
 use crate::small_http::{self, text};
-use crate::status::ControlStatus;
+use crate::status::{ControlStatus, Readiness};
+use crate::watch_health::Staleness;
 
 /// Serves the probes on `listener` until the runtime ends.
 pub(crate) async fn serve(listener: tokio::net::TcpListener, status: Arc<ControlStatus>) {
@@ -28,16 +33,53 @@ fn answer(req: &Request<Incoming>, status: &ControlStatus) -> Response<Full<Byte
     }
     match req.uri().path() {
         "/healthz" | "/healthz/" => text(StatusCode::OK, "ok"),
-        "/readyz" | "/readyz/" if status.is_shutting_down() => text(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "[-]ready failed: shutting down\n",
-        ),
-        "/readyz" | "/readyz/" if status.is_synced() => text(StatusCode::OK, "ok"),
-        "/readyz" | "/readyz/" => text(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "[-]ready failed: the ownership snapshot has not been built yet\n",
-        ),
+        "/readyz" | "/readyz/" => match readiness_failure(&status.readiness()) {
+            None => text(StatusCode::OK, "ok"),
+            Some(why) => text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("[-]ready failed: {why}\n"),
+            ),
+        },
         _ => text(StatusCode::NOT_FOUND, "404 page not found\n"),
+    }
+}
+
+/// Why `/readyz` fails, or `None` when it passes.
+fn readiness_failure(readiness: &Readiness) -> Option<String> {
+    match readiness {
+        Readiness::Ready => None,
+        Readiness::ShuttingDown => Some("shutting down".into()),
+        Readiness::NotSynced => Some("the ownership snapshot has not been built yet".into()),
+        Readiness::Stale { bound, staleness } => Some(stale(*bound, staleness)),
+    }
+}
+
+/// `the ownership snapshot has been stale for 12s (--readiness-stale-after 5s); watches down: namespaces for
+/// 11s, tenants for 12s`.
+fn stale(bound: Duration, staleness: &Staleness) -> String {
+    let seconds = |d: Duration| format!("{}s", d.as_secs());
+    let down: Vec<String> = staleness
+        .down
+        .iter()
+        .map(|(resource, down_for)| format!("{resource} for {}", seconds(*down_for)))
+        .collect();
+    format!(
+        "the ownership snapshot has been stale for {} (--readiness-stale-after {}); watches down: {}",
+        seconds(staleness.stale_for),
+        as_flag(bound),
+        down.join(", ")
+    )
+}
+
+/// A bound as the flag spells it: `5m`, `90s`, `1500ms`.
+fn as_flag(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms.is_multiple_of(60_000) {
+        format!("{}m", ms / 60_000)
+    } else if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
     }
 }
 
@@ -72,5 +114,37 @@ mod tests {
         );
         assert!(parse_listen_addr("8081").is_err());
         assert!(parse_listen_addr("localhost:8081").is_err());
+    }
+
+    #[test]
+    fn readiness_failures_say_why() {
+        assert_eq!(readiness_failure(&Readiness::Ready), None);
+        assert_eq!(
+            readiness_failure(&Readiness::NotSynced).as_deref(),
+            Some("the ownership snapshot has not been built yet")
+        );
+        assert_eq!(
+            readiness_failure(&Readiness::ShuttingDown).as_deref(),
+            Some("shutting down")
+        );
+        let stale = Readiness::Stale {
+            bound: Duration::from_secs(300),
+            staleness: Staleness {
+                stale_for: Duration::from_millis(312_400),
+                down: vec![
+                    ("namespaces".into(), Duration::from_secs(301)),
+                    ("tenants".into(), Duration::from_millis(312_400)),
+                ],
+            },
+        };
+        assert_eq!(
+            readiness_failure(&stale).as_deref(),
+            Some(
+                "the ownership snapshot has been stale for 312s (--readiness-stale-after 5m); watches down: \
+                 namespaces for 301s, tenants for 312s"
+            )
+        );
+        assert_eq!(as_flag(Duration::from_secs(1)), "1s");
+        assert_eq!(as_flag(Duration::from_millis(1500)), "1500ms");
     }
 }

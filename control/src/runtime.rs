@@ -20,7 +20,6 @@ use capsule_proxy_policy::snapshot::Snapshot;
 use kube::config::{
     AuthInfo, Cluster, Context, KubeConfigOptions, Kubeconfig, NamedAuthInfo, NamedCluster, NamedContext,
 };
-use kube::runtime::watcher;
 use kube::{Api, Client, Config, ResourceExt};
 use tokio::sync::mpsc;
 
@@ -167,7 +166,7 @@ impl Control {
         self.probe_addr
     }
 
-    /// Synced flag, generation, snapshot age, watch restarts.
+    /// Synced flag, generation, each watch's health, the snapshot's staleness, watch restarts, readiness.
     pub fn status(&self) -> &Arc<ControlStatus> {
         &self.status
     }
@@ -228,9 +227,13 @@ async fn client(connection: &ClusterConnection) -> Result<Client, ControlError> 
         current_context: Some("capsule-proxy".into()),
         ..Default::default()
     };
-    let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+    let mut config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
         .map_err(|e| ControlError::Client(e.to_string()))?;
+    // No retry inside the client: its default (15 attempts, up to 1000 s apart, honouring Retry-After) would
+    // hide a watch answered 429 or 503 for minutes, with nothing counted or logged. Every caller retries on its
+    // own terms: the watches with their backoff (`watches`), discovery with its own, reviews once (`reviews`).
+    config.default_retry = false;
     Client::try_from(config).map_err(|e| ControlError::Client(e.to_string()))
 }
 
@@ -267,9 +270,8 @@ async fn run(
     let (tx, mut rx) = mpsc::unbounded_channel();
     spawn_watch(
         WatchSpec {
-            kind: "Tenant",
             api: Api::<Tenant>::all(client.clone()),
-            config: watcher::Config::default(),
+            field_selector: None,
             record: translate::tenant,
             key: |t: &Tenant| t.name_any(),
             event: |change| IndexEvent::Tenants(Box::new(change)),
@@ -279,9 +281,8 @@ async fn run(
     );
     spawn_watch(
         WatchSpec {
-            kind: "ProxySetting",
             api: Api::<ProxySetting>::all(client.clone()),
-            config: watcher::Config::default(),
+            field_selector: None,
             record: translate::proxy_setting,
             key: |p: &ProxySetting| (p.namespace().unwrap_or_default(), p.name_any()),
             event: IndexEvent::ProxySettings,
@@ -291,9 +292,8 @@ async fn run(
     );
     spawn_watch(
         WatchSpec {
-            kind: "GlobalProxySettings",
             api: Api::<GlobalProxySettings>::all(client.clone()),
-            config: watcher::Config::default(),
+            field_selector: None,
             record: translate::global_proxy_settings,
             key: |g: &GlobalProxySettings| g.name_any(),
             event: IndexEvent::Globals,
@@ -303,10 +303,8 @@ async fn run(
     );
     spawn_watch(
         WatchSpec {
-            kind: "CapsuleConfiguration",
             api: Api::<CapsuleConfiguration>::all(client.clone()),
-            config: watcher::Config::default()
-                .fields(&format!("metadata.name={}", options.capsule_configuration_name)),
+            field_selector: Some(format!("metadata.name={}", options.capsule_configuration_name)),
             record: translate::capsule_configuration,
             key: |c: &CapsuleConfiguration| c.name_any(),
             event: IndexEvent::Configuration,
