@@ -119,8 +119,9 @@ impl IdentityClient {
         answer
     }
 
-    /// The labels of the object at the API path `path` (`/api/v1/nodes/n`), read as the proxy with a
-    /// metadata-only GET: `NotFound` on 404, [`LookupError::Unavailable`] when it cannot be read.
+    /// The labels of the object at the decoded API path `path` (`/api/v1/nodes/n`, the name as it reads, not
+    /// percent-encoded), read as the proxy with a metadata-only GET of exactly that name (each segment is
+    /// percent-encoded for the request): `NotFound` on 404, [`LookupError::Unavailable`] when it cannot be read.
     pub fn object_labels(&self, path: &str) -> Pending<ObjectLookup> {
         let (reply, answer) = pending();
         if let Err(mpsc::error::SendError(Question::Object { reply, .. })) = self.tx.send(Question::Object {
