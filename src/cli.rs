@@ -203,6 +203,12 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub review_timeout: Duration,
 
+    /// How long the ownership snapshot may stay stale (a watch of the control plane down, so changes are
+    /// missed) before `/readyz` fails and the replica leaves the Service; `0`: readiness does not follow the
+    /// watches.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub readiness_stale_after: Duration,
+
     /// Largest API server response rewritten in memory (SelfSubjectAccessReview, SelfSubjectRulesReview), in
     /// bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]

@@ -159,6 +159,12 @@ pub fn cluster_connection(access: &ClusterAccess) -> ClusterConnection {
     }
 }
 
+/// How long the snapshot may be stale before `/readyz` fails; `None` when readiness does not follow the watches
+/// (`--readiness-stale-after=0`).
+pub fn readiness_stale_after(args: &Args) -> Option<Duration> {
+    (!args.readiness_stale_after.is_zero()).then_some(args.readiness_stale_after)
+}
+
 /// What the control plane watches and how it caches identities.
 pub fn control_options(args: &Args) -> ControlOptions {
     ControlOptions {
@@ -241,5 +247,18 @@ mod tests {
         let gates = filter_config(&args(&["--feature-gates=AllAlpha=true"])).unwrap();
         assert!(gates.cluster_scoped && gates.skip_impersonation_review);
         assert!(filter_config(&args(&["--feature-gates=Nope=true"])).is_err());
+    }
+
+    #[test]
+    fn readiness_follows_the_watches_unless_told_not_to() {
+        assert_eq!(
+            readiness_stale_after(&args(&[])),
+            Some(capsule_proxy_control::DEFAULT_READINESS_STALE_AFTER)
+        );
+        assert_eq!(
+            readiness_stale_after(&args(&["--readiness-stale-after=90s"])),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(readiness_stale_after(&args(&["--readiness-stale-after=0"])), None);
     }
 }

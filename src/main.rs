@@ -74,6 +74,9 @@ fn run(args: &Args) -> anyhow::Result<()> {
         )
         .context("starting the control plane")?,
     );
+    control
+        .status()
+        .set_readiness_stale_after(config::readiness_stale_after(args));
     let metrics = metrics_addr
         .map(|addr| metrics::serve(addr, dataplane.broadcast(), Arc::clone(&control)))
         .transpose()

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use capsule_proxy_control::metrics_server::{MetricsServer, MetricsServerError};
-use capsule_proxy_control::{Control, IdentityStats};
+use capsule_proxy_control::{Control, IdentityStats, WatchStatus};
 use capsule_proxy_dataplane::CoreBroadcast;
 use capsule_proxy_dataplane::metrics::{
     ConnectErrorKind, CoreMetricsSnapshot, DRIVERS, Direction, HandshakeOutcome, Histogram, RouteLabel,
@@ -159,9 +159,17 @@ const GENERATION: Family = family(
 );
 const SNAPSHOT_AGE: Family = family(
     "capsule_proxy_snapshot_age_seconds",
-    "Time since the last ownership snapshot was published (absent before the first).",
+    "How long the published ownership snapshot may have been out of date: 0 while every watch of the control \
+     plane streams, else the time since the first of the watches down broke (absent before the first snapshot).",
     GAUGE,
     &[],
+);
+const WATCH_UP: Family = family(
+    "capsule_proxy_watch_up",
+    "1 while a watch of the control plane has listed and streams, 0 while it fails or has not started, by \
+     watched resource.",
+    GAUGE,
+    &["resource"],
 );
 const WATCH_RESTARTS: Family = family(
     "capsule_proxy_watch_restarts_total",
@@ -170,7 +178,7 @@ const WATCH_RESTARTS: Family = family(
     &[],
 );
 
-const FAMILIES: [&Family; 15] = [
+const FAMILIES: [&Family; 16] = [
     &REQUESTS,
     &RESPONSE_TIME,
     &IN_FLIGHT,
@@ -185,16 +193,19 @@ const FAMILIES: [&Family; 15] = [
     &LOOKUPS,
     &GENERATION,
     &SNAPSHOT_AGE,
+    &WATCH_UP,
     &WATCH_RESTARTS,
 ];
 
 /// What the control plane tells at scrape time.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ControlView {
     /// Generation of the last published snapshot.
     pub generation: u64,
-    /// Time since it was published.
+    /// How long it may have been out of date.
     pub snapshot_age: Option<Duration>,
+    /// Each watch and whether it streams.
+    pub watches: Vec<WatchStatus>,
     /// Watch restarts.
     pub watch_restarts: u64,
     /// Identity-cache counters.
@@ -237,6 +248,7 @@ impl Collector for ProxyCollector {
         let control = ControlView {
             generation: status.generation(),
             snapshot_age: status.snapshot_age(),
+            watches: status.watches(),
             watch_restarts: status.watch_restarts(),
             identity: self.control.identity_stats(),
         };
@@ -289,6 +301,11 @@ pub fn families(cores: &CoreMetricsSnapshot, control: &ControlView) -> Vec<Metri
         .map(|age| gauge(&[], age.as_secs_f64()))
         .into_iter()
         .collect();
+    let watches = control
+        .watches
+        .iter()
+        .map(|w| gauge(&[("resource", &w.resource)], if w.up { 1.0 } else { 0.0 }))
+        .collect();
     vec![
         build(&REQUESTS, requests),
         build(&RESPONSE_TIME, response_time),
@@ -307,6 +324,7 @@ pub fn families(cores: &CoreMetricsSnapshot, control: &ControlView) -> Vec<Metri
         build(&LOOKUPS, lookups),
         build(&GENERATION, vec![gauge(&[], control.generation as f64)]),
         build(&SNAPSHOT_AGE, age),
+        build(&WATCH_UP, watches),
         build(&WATCH_RESTARTS, vec![counter(&[], control.watch_restarts)]),
     ]
 }
@@ -450,6 +468,16 @@ mod tests {
         let control = ControlView {
             generation: 7,
             snapshot_age: Some(Duration::from_millis(1500)),
+            watches: vec![
+                WatchStatus {
+                    resource: "namespaces".into(),
+                    up: true,
+                },
+                WatchStatus {
+                    resource: "tenants".into(),
+                    up: false,
+                },
+            ],
             watch_restarts: 2,
             identity: IdentityStats {
                 hits: 10,
@@ -475,6 +503,8 @@ mod tests {
             "capsule_proxy_identity_cache_lookups_total{result=\"joined\"} 1",
             "capsule_proxy_snapshot_generation 7",
             "capsule_proxy_snapshot_age_seconds 1.5",
+            "capsule_proxy_watch_up{resource=\"namespaces\"} 1",
+            "capsule_proxy_watch_up{resource=\"tenants\"} 0",
             "capsule_proxy_watch_restarts_total 2",
         ] {
             assert!(text.contains(&format!("{line}\n")), "missing {line:?} in\n{text}");

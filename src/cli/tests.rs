@@ -527,6 +527,20 @@ fn review_limits() {
 }
 
 #[test]
+fn readiness_stale_after() {
+    assert_eq!(parse(&[]).readiness_stale_after, Duration::from_secs(300));
+    assert_eq!(
+        parse(&["--readiness-stale-after=1s"]).readiness_stale_after,
+        Duration::from_secs(1)
+    );
+    assert_eq!(
+        parse(&["--readiness-stale-after", "0"]).readiness_stale_after,
+        Duration::ZERO
+    );
+    parse_err(&["--readiness-stale-after=5"]);
+}
+
+#[test]
 fn demo_subcommand() {
     let a = parse(&[]);
     assert_eq!(a.command, None);
