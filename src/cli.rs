@@ -154,6 +154,11 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub request_body_idle_timeout: Duration,
 
+    /// Longest time data written to a caller may stay unread (a caller that stopped reading a response or a
+    /// stream); past it the connection is dropped. 0 waits forever.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub client_stall_timeout: Duration,
+
     /// Time a caller has to complete the TLS handshake.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub tls_handshake_timeout: Duration,

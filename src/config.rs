@@ -119,6 +119,7 @@ pub fn dataplane_config(args: &Args, access: &ClusterAccess) -> Result<Dataplane
             read_header: args.read_header_timeout,
             idle: (!args.client_idle_timeout.is_zero()).then_some(args.client_idle_timeout),
             request_body_idle: args.request_body_idle_timeout,
+            stall: (!args.client_stall_timeout.is_zero()).then_some(args.client_stall_timeout),
             tls_handshake: args.tls_handshake_timeout,
         },
         filter: filter_config(args)?,

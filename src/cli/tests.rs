@@ -572,3 +572,21 @@ fn demo_subcommand() {
     assert_eq!(a.listening_port, 9002);
     parse_err(&["demo", "--listening-port=1"]);
 }
+
+#[test]
+fn client_body_and_stall_timeouts() {
+    let f = files();
+    let a = parse(&[]);
+    assert_eq!(a.request_body_idle_timeout, Duration::from_secs(60));
+    assert_eq!(a.client_stall_timeout, Duration::from_secs(60));
+    let a = parse(&["--request-body-idle-timeout=300ms", "--client-stall-timeout=0"]);
+    assert_eq!(a.request_body_idle_timeout, Duration::from_millis(300));
+    assert_eq!(a.client_stall_timeout, Duration::ZERO);
+    let err = parse(&[&f.cert, &f.key, "--request-body-idle-timeout=0"])
+        .validate()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "--request-body-idle-timeout must be longer than 0"
+    );
+}
