@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use kube_sim::fixture::Fixture;
@@ -39,6 +40,9 @@ enum Command {
         /// Serve plain HTTP instead of HTTPS (for load tests).
         #[arg(long)]
         plain_http: bool,
+        /// Close connections idle this long between requests (`500ms`, `30s`, `5m`).
+        #[arg(long, default_value = "30s", value_parser = parse_duration)]
+        idle_timeout: Duration,
     },
 }
 
@@ -66,17 +70,34 @@ async fn run(command: Command) -> anyhow::Result<()> {
         addr,
         state_dir,
         plain_http,
+        idle_timeout,
     } = command;
     let fixture = Fixture::load(&fixture)?;
     let mut config = SimConfig::new(fixture, state_dir);
     config.addr = addr;
     config.plain_http = plain_http;
+    config.options.idle_timeout = idle_timeout;
     let mut sim = KubeSim::start(config).await?;
     println!("kube-sim ready on {}", sim.url());
     println!("kubeconfigs in {}", sim.state_dir().display());
     wait_for_signal().await?;
     sim.stop().await;
     Ok(())
+}
+
+/// `<number><unit>` with unit `ms`, `s` or `m`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: expected a number and a unit (ms, s, m)"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(number)),
+        "s" => Ok(Duration::from_secs(number)),
+        "m" => Ok(Duration::from_secs(number * 60)),
+        _ => Err(format!("{text:?}: the unit must be ms, s or m")),
+    }
 }
 
 async fn wait_for_signal() -> anyhow::Result<()> {
