@@ -18,6 +18,7 @@ use crate::codec::Limits;
 use crate::config::{AuthConfig, AuthMethod, ClientTimeouts, FilterConfig};
 use crate::decide::watch_still_valid;
 use crate::identity::TokenCache;
+use crate::memory::BurstTrim;
 use crate::metrics::{CoreMetrics, CoreMetricsSnapshot};
 use crate::upstream::Pool;
 use crate::watch_end::{StopSignal, StreamRegistry};
@@ -125,6 +126,8 @@ pub struct Core {
     pub draining: Cell<Option<Instant>>,
     /// Ends the accept loop on shutdown.
     pub accept_stop: StopSignal,
+    /// Gives memory back to the system after a burst of connections.
+    pub burst_trim: BurstTrim,
 }
 
 impl Core {
@@ -179,6 +182,14 @@ impl Core {
 pub async fn apply_updates(core: Rc<Core>, updates: Receiver<CoreUpdate>) {
     loop {
         core.pool.reap();
+        // Client connections and pooled upstream ones both hold buffers.
+        let connections = core.metrics.connections_open() + core.pool.idle_count() as u64;
+        if core.burst_trim.observe(connections, Instant::now()) {
+            tracing::debug!(
+                core = core.id,
+                "a burst of connections ended: free memory returned"
+            );
+        }
         loop {
             match updates.try_recv() {
                 Ok(update) => core.apply(update),

@@ -24,6 +24,7 @@ pub mod forward;
 pub mod forward_head;
 pub mod identity;
 pub mod io;
+pub mod memory;
 pub mod metrics;
 pub mod namespace_gate;
 pub mod plan;

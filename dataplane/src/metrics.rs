@@ -118,6 +118,11 @@ impl CoreMetrics {
         increment(&self.relayed_bytes[direction as usize], bytes as u64);
     }
 
+    /// Client connections open now.
+    pub fn connections_open(&self) -> u64 {
+        self.client_connections.get()
+    }
+
     /// Requests being handled now.
     pub fn in_flight(&self) -> u64 {
         self.in_flight.get()

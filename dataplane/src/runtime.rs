@@ -420,6 +420,7 @@ async fn core_main(
         streams: Default::default(),
         draining: std::cell::Cell::new(None),
         accept_stop: Default::default(),
+        burst_trim: Default::default(),
     });
     monoio::spawn(apply_updates(Rc::clone(&core), updates));
     tracing::debug!(core = core.id, driver = %driver, "core accepting");

@@ -60,6 +60,7 @@ fn core(upstream: SocketAddr, timeouts: ClientTimeouts) -> Rc<Core> {
         streams: Default::default(),
         draining: Cell::new(None),
         accept_stop: Default::default(),
+        burst_trim: Default::default(),
     })
 }
 
