@@ -174,6 +174,7 @@ pub fn control_options(args: &Args) -> ControlOptions {
         identity: IdentityCacheConfig {
             token_ttl: args.token_cache_ttl,
             token_negative_ttl: args.token_cache_negative_ttl,
+            request_timeout: args.review_timeout,
             ..IdentityCacheConfig::default()
         },
     }

@@ -39,6 +39,9 @@ pub struct IdentityCacheConfig {
     pub object_ttl: Duration,
     /// Most cached entries per cache; the oldest go first.
     pub max_entries: usize,
+    /// Longest a TokenReview, SubjectAccessReview or object read may take before it fails (`--review-timeout`):
+    /// a review that never answers must not hold its single-flight entry, which every later question joins.
+    pub request_timeout: Duration,
 }
 
 impl Default for IdentityCacheConfig {
@@ -51,8 +54,19 @@ impl Default for IdentityCacheConfig {
             access_negative_ttl: Duration::from_secs(30),
             object_ttl: Duration::from_secs(1),
             max_entries: 65_536,
+            request_timeout: Duration::from_secs(10),
         }
     }
+}
+
+/// `review`'s answer, or [`LookupError::Unavailable`] once `limit` has passed.
+async fn bounded<T>(
+    limit: Duration,
+    review: impl Future<Output = Result<T, LookupError>>,
+) -> Result<T, LookupError> {
+    tokio::time::timeout(limit, review)
+        .await
+        .unwrap_or_else(|_| Err(LookupError::Unavailable(format!("no answer within {limit:?}"))))
 }
 
 enum Question {
@@ -258,7 +272,7 @@ impl IdentityService {
                         self.token_waiters.insert(key, vec![reply]);
                         let (client, config, tx) = (self.client.clone(), self.config, tx.clone());
                         tokio::spawn(async move {
-                            let answer = reviews::token_review(client, &token).await;
+                            let answer = bounded(config.request_timeout, reviews::token_review(client, &token)).await;
                             let expires = token_expiry(&token, &answer, &config, Instant::now());
                             let _ = tx.send(Question::TokenDone { key, answer, expires });
                         });
@@ -283,9 +297,9 @@ impl IdentityService {
                     } else {
                         self.count(|s| s.misses += 1);
                         self.access_waiters.insert(question.clone(), vec![reply]);
-                        let (client, tx) = (self.client.clone(), tx.clone());
+                        let (client, tx, limit) = (self.client.clone(), tx.clone(), self.config.request_timeout);
                         tokio::spawn(async move {
-                            let answer = reviews::access_review(client, &question).await;
+                            let answer = bounded(limit, reviews::access_review(client, &question)).await;
                             let _ = tx.send(Question::AccessDone { question, answer });
                         });
                     }
@@ -314,9 +328,9 @@ impl IdentityService {
                     } else {
                         self.count(|s| s.misses += 1);
                         self.object_waiters.insert(path.clone(), vec![reply]);
-                        let (client, tx) = (self.client.clone(), tx.clone());
+                        let (client, tx, limit) = (self.client.clone(), tx.clone(), self.config.request_timeout);
                         tokio::spawn(async move {
-                            let answer = reviews::object_labels(client, &path).await;
+                            let answer = bounded(limit, reviews::object_labels(client, &path)).await;
                             let _ = tx.send(Question::ObjectDone { path, answer });
                         });
                     }
@@ -383,6 +397,17 @@ mod tests {
 
     fn jwt(claims: &str) -> String {
         format!("eyJhbGciOiJub25lIn0.{}.sig", URL_SAFE_NO_PAD.encode(claims))
+    }
+
+    #[tokio::test]
+    async fn a_review_that_never_answers_fails_in_time() {
+        let limit = Duration::from_millis(20);
+        let never = std::future::pending::<Result<bool, LookupError>>();
+        let started = Instant::now();
+        let answer = bounded(limit, never).await;
+        assert!(matches!(answer, Err(LookupError::Unavailable(_))), "{answer:?}");
+        assert!(started.elapsed() >= limit);
+        assert_eq!(bounded(limit, async { Ok(true) }).await, Ok(true));
     }
 
     #[test]
