@@ -272,7 +272,8 @@ impl IdentityService {
                         self.token_waiters.insert(key, vec![reply]);
                         let (client, config, tx) = (self.client.clone(), self.config, tx.clone());
                         tokio::spawn(async move {
-                            let answer = bounded(config.request_timeout, reviews::token_review(client, &token)).await;
+                            let answer =
+                                bounded(config.request_timeout, reviews::token_review(client, &token)).await;
                             let expires = token_expiry(&token, &answer, &config, Instant::now());
                             let _ = tx.send(Question::TokenDone { key, answer, expires });
                         });
@@ -297,7 +298,8 @@ impl IdentityService {
                     } else {
                         self.count(|s| s.misses += 1);
                         self.access_waiters.insert(question.clone(), vec![reply]);
-                        let (client, tx, limit) = (self.client.clone(), tx.clone(), self.config.request_timeout);
+                        let (client, tx, limit) =
+                            (self.client.clone(), tx.clone(), self.config.request_timeout);
                         tokio::spawn(async move {
                             let answer = bounded(limit, reviews::access_review(client, &question)).await;
                             let _ = tx.send(Question::AccessDone { question, answer });
@@ -328,7 +330,8 @@ impl IdentityService {
                     } else {
                         self.count(|s| s.misses += 1);
                         self.object_waiters.insert(path.clone(), vec![reply]);
-                        let (client, tx, limit) = (self.client.clone(), tx.clone(), self.config.request_timeout);
+                        let (client, tx, limit) =
+                            (self.client.clone(), tx.clone(), self.config.request_timeout);
                         tokio::spawn(async move {
                             let answer = bounded(limit, reviews::object_labels(client, &path)).await;
                             let _ = tx.send(Question::ObjectDone { path, answer });
