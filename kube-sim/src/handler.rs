@@ -64,7 +64,11 @@ async fn serve(
     req: Request<Incoming>,
     audit: &mut AuditEntry,
 ) -> Result<Response<Body>, ApiError> {
-    let path = req.uri().path().to_string();
+    // kube-apiserver routes on the decoded path (Go's `URL.Path`): `/clusterroles/a%3Fb` names `a?b`.
+    let path = percent_encoding::percent_decode_str(req.uri().path())
+        .decode_utf8()
+        .map_err(|_| ApiError::bad_request("the request path is not valid UTF-8 once decoded"))?
+        .into_owned();
     if matches!(path.as_str(), "/healthz" | "/livez" | "/readyz") && req.method() == Method::GET {
         return Ok(response::bytes(StatusCode::OK, "text/plain; charset=utf-8", "ok"));
     }

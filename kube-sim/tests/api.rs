@@ -442,3 +442,16 @@ async fn injected_latency_delays_answers_until_cleared() {
     let (code, _) = admin(&sim, Method::GET, "/api/v1/namespaces", None).await;
     assert_eq!(code, 200);
 }
+
+#[tokio::test]
+async fn request_paths_are_routed_decoded() {
+    let (sim, _dir) = start(false).await;
+    // `%61` is `a`: the namespace named `a`, as kube-apiserver routes it.
+    let (code, namespace) = admin(&sim, Method::GET, "/api/v1/namespaces/%61", None).await;
+    assert_eq!(code, 200, "{namespace}");
+    assert_eq!(namespace["metadata"]["name"], "a");
+    // `%3F` is part of the name, not the start of a query.
+    let (code, status) = admin(&sim, Method::GET, "/api/v1/namespaces/a%3Fx", None).await;
+    assert_eq!(code, 404, "{status}");
+    assert_eq!(status["message"], "namespaces \"a?x\" not found");
+}
