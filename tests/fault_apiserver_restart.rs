@@ -12,11 +12,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fault_support::process::{open_fds, rss_kib};
+use fault_support::process::rss_kib;
 use fault_support::watch_stream::WatchStream;
 use support::Env;
 use support::capsule::{LogOnFailure, item_names, start_synced};
 use support::raw::{Conn, Response, client_config, get, poll_until, within};
+use support::sockets::open_fds;
 
 /// Longest wait for any answer through the proxy: an answer later than this is a hang.
 const ANSWER_DEADLINE: Duration = Duration::from_secs(5);

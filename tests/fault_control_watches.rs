@@ -14,11 +14,12 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use fault_support::endpoints::{Scrape, metrics_addr, probe, scrape};
+use fault_support::endpoints::probe;
 use fault_support::process::count_lines;
 use kube_sim::faults::WatchFault;
 use support::Env;
 use support::capsule::{LogOnFailure, admin_patch_status, eventually_lines, proxied_lines, start_synced};
+use support::metrics::{Scrape, metrics_addr, scrape};
 use support::raw::poll_until;
 
 /// Deadline for the metrics and `/readyz` to show a break.

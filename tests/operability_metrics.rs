@@ -6,75 +6,12 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
-use std::time::Duration;
 
 use support::capsule::{LogOnFailure, proxied_lines, start_synced};
+use support::metrics::{metrics_addr, scrape, scrape_until};
 use support::proxy::Proxy;
-use support::raw::{Conn, get, poll_until};
+use support::raw::{Conn, get};
 use support::{Env, Streaming};
-
-/// Deadline for the metrics to settle (cores answer scrapes between requests, at least every 200 ms).
-const SETTLE: Duration = Duration::from_secs(30);
-
-/// One scrape: `name{labels}` (exactly as exposed) → value.
-struct Scrape(BTreeMap<String, f64>);
-
-impl Scrape {
-    fn value(&self, series: &str) -> f64 {
-        self.0.get(series).copied().unwrap_or(0.0)
-    }
-
-    /// The series of `name` (with their labels), and their values.
-    fn series(&self, name: &str) -> BTreeMap<&str, f64> {
-        let prefix = format!("{name}{{");
-        self.0
-            .iter()
-            .filter(|(series, _)| series.starts_with(&prefix) || *series == name)
-            .map(|(series, value)| (series.as_str(), *value))
-            .collect()
-    }
-}
-
-/// Where the proxy serves its metrics, from its log.
-async fn metrics_addr(proxy: &Proxy) -> SocketAddr {
-    let find = |log: &str| -> Option<SocketAddr> {
-        let line = log.lines().find(|l| l.contains("serving metrics"))?;
-        line.split("addr=")
-            .nth(1)?
-            .split_whitespace()
-            .next()?
-            .parse()
-            .ok()
-    };
-    proxy
-        .wait_for_log("the metrics address", |log| find(log).is_some())
-        .await;
-    find(&proxy.log()).unwrap()
-}
-
-async fn scrape(addr: SocketAddr) -> Scrape {
-    let mut conn = Conn::plain(addr).await;
-    let response = conn.exchange(&get("/metrics", None)).await;
-    assert_eq!(response.status, 200, "{}", response.text());
-    assert_eq!(response.header("content-type"), Some("text/plain; version=0.0.4"));
-    let mut values = BTreeMap::new();
-    for line in response.text().lines().filter(|l| !l.starts_with('#')) {
-        let (series, value) = line.rsplit_once(' ').unwrap();
-        values.insert(series.to_string(), value.parse().unwrap());
-    }
-    Scrape(values)
-}
-
-/// Scrapes until `settled` holds, within [`SETTLE`].
-async fn scrape_until(addr: SocketAddr, what: &str, settled: impl Fn(&Scrape) -> bool) -> Scrape {
-    poll_until(SETTLE, || async {
-        let now = scrape(addr).await;
-        settled(&now).then_some(now)
-    })
-    .await
-    .unwrap_or_else(|| panic!("the metrics never showed {what}"))
-}
 
 fn requests(path: &str, status: u16) -> String {
     format!("capsule_proxy_requests_total{{path=\"{path}\",status=\"{status}\"}}")
@@ -87,11 +24,11 @@ async fn metrics_count_the_traffic_that_went_through() {
     let _log = LogOnFailure(&proxy);
     let addr = metrics_addr(&proxy).await;
     let ready = scrape(addr).await;
-    assert!(ready.value("capsule_proxy_snapshot_generation") >= 1.0);
+    assert!(ready.get("capsule_proxy_snapshot_generation") >= 1.0);
     assert!(ready.0.contains_key("capsule_proxy_snapshot_age_seconds"));
     assert_eq!(
-        ready.value("capsule_proxy_cores{driver=\"io_uring\"}")
-            + ready.value("capsule_proxy_cores{driver=\"epoll\"}"),
+        ready.get("capsule_proxy_cores{driver=\"io_uring\"}")
+            + ready.get("capsule_proxy_cores{driver=\"epoll\"}"),
         1.0,
         "one core, running one driver"
     );
@@ -121,7 +58,7 @@ async fn metrics_count_the_traffic_that_went_through() {
     });
     watch.until(|line| line == "pod/web").await;
     scrape_until(addr, "the open watch", |s| {
-        s.value("capsule_proxy_open_streams{kind=\"response\"}") == 1.0
+        s.get("capsule_proxy_open_streams{kind=\"response\"}") == 1.0
     })
     .await;
     watch.child.kill().await.unwrap();
@@ -134,9 +71,9 @@ async fn metrics_count_the_traffic_that_went_through() {
 
     // Once every kubectl has gone, only `conn` is open and nothing is in flight: every request was counted.
     let after = scrape_until(addr, "no request in flight and one connection", |s| {
-        s.value("capsule_proxy_requests_in_flight") == 0.0
-            && s.value("capsule_proxy_client_connections") == 1.0
-            && s.value("capsule_proxy_open_streams{kind=\"response\"}") == 0.0
+        s.get("capsule_proxy_requests_in_flight") == 0.0
+            && s.get("capsule_proxy_client_connections") == 1.0
+            && s.get("capsule_proxy_open_streams{kind=\"response\"}") == 0.0
     })
     .await;
 
@@ -165,43 +102,43 @@ async fn metrics_count_the_traffic_that_went_through() {
             .filter(|(series, _)| series.contains(&format!("path=\"{path}\",")))
             .map(|(_, n)| n)
             .sum();
-        let count = after.value(&format!(
+        let count = after.get(&format!(
             "capsule_proxy_response_time_seconds_count{{path=\"{path}\"}}"
         ));
-        let inf = after.value(&format!(
+        let inf = after.get(&format!(
             "capsule_proxy_response_time_seconds_bucket{{path=\"{path}\",le=\"+Inf\"}}"
         ));
         assert_eq!(count, requests, "{path}");
         assert_eq!(inf, requests, "{path}");
-        let ten = after.value(&format!(
+        let ten = after.get(&format!(
             "capsule_proxy_response_time_seconds_bucket{{path=\"{path}\",le=\"10\"}}"
         ));
         assert!(ten <= inf, "{path}");
     }
 
     // Every connection (kubectl's and ours) completed its TLS handshake.
-    let accepted = after.value("capsule_proxy_client_connections_total");
+    let accepted = after.get("capsule_proxy_client_connections_total");
     assert!(accepted >= 6.0, "{accepted}");
     assert_eq!(
-        after.value("capsule_proxy_tls_handshakes_total{outcome=\"ok\"}"),
+        after.get("capsule_proxy_tls_handshakes_total{outcome=\"ok\"}"),
         accepted
     );
     assert_eq!(
-        after.value("capsule_proxy_tls_handshakes_total{outcome=\"failed\"}"),
+        after.get("capsule_proxy_tls_handshakes_total{outcome=\"failed\"}"),
         0.0
     );
-    assert_eq!(after.value("capsule_proxy_open_streams{kind=\"upgrade\"}"), 0.0);
-    assert!(after.value("capsule_proxy_relayed_bytes_total{direction=\"client_to_upstream\"}") > 0.0);
-    assert!(after.value("capsule_proxy_relayed_bytes_total{direction=\"upstream_to_client\"}") > 0.0);
-    assert!(after.value("capsule_proxy_upstream_idle_connections") >= 1.0);
+    assert_eq!(after.get("capsule_proxy_open_streams{kind=\"upgrade\"}"), 0.0);
+    assert!(after.get("capsule_proxy_relayed_bytes_total{direction=\"client_to_upstream\"}") > 0.0);
+    assert!(after.get("capsule_proxy_relayed_bytes_total{direction=\"upstream_to_client\"}") > 0.0);
+    assert!(after.get("capsule_proxy_upstream_idle_connections") >= 1.0);
     assert_eq!(
-        after.value("capsule_proxy_upstream_connect_errors_total{kind=\"refused\"}"),
+        after.get("capsule_proxy_upstream_connect_errors_total{kind=\"refused\"}"),
         0.0
     );
     // alice's token was reviewed once, then served from the cache.
-    assert!(after.value("capsule_proxy_identity_cache_lookups_total{result=\"miss\"}") >= 1.0);
-    assert!(after.value("capsule_proxy_snapshot_generation") >= 1.0);
-    assert_eq!(after.value("capsule_proxy_watch_restarts_total"), 0.0);
+    assert!(after.get("capsule_proxy_identity_cache_lookups_total{result=\"miss\"}") >= 1.0);
+    assert!(after.get("capsule_proxy_snapshot_generation") >= 1.0);
+    assert_eq!(after.get("capsule_proxy_watch_restarts_total"), 0.0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -216,12 +153,9 @@ async fn an_unreachable_api_server_is_a_connect_error() {
         .exchange(&get("/api/v1/namespaces/oil-dev/pods", Some("alice-token")))
         .await;
     assert_eq!(response.status, 502, "{}", response.text());
-    let after = scrape_until(addr, "the request counted", |s| {
-        s.value(&requests("/", 502)) == 1.0
-    })
-    .await;
+    let after = scrape_until(addr, "the request counted", |s| s.get(&requests("/", 502)) == 1.0).await;
     assert_eq!(
-        after.value("capsule_proxy_upstream_connect_errors_total{kind=\"refused\"}"),
+        after.get("capsule_proxy_upstream_connect_errors_total{kind=\"refused\"}"),
         1.0
     );
 }

@@ -7,8 +7,9 @@
 
 mod support;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use support::Env;
+use support::capsule::item_names;
 use support::proxy::Proxy;
 use support::raw::{Conn, client_config, get};
 
@@ -66,15 +67,6 @@ fn smuggling_post(connection: &str, credentials: &str, hidden: &str) -> String {
     )
 }
 
-fn names(list: &Value) -> Vec<String> {
-    list["items"]
-        .as_array()
-        .unwrap_or_else(|| panic!("a list: {list}"))
-        .iter()
-        .map(|i| i["metadata"]["name"].as_str().unwrap().to_string())
-        .collect()
-}
-
 async fn smuggle_as_the_proxy(transport: Transport) {
     let env = Env::start().await;
     let proxy = Proxy::start(&env, transport.proxy_args()).await;
@@ -108,7 +100,7 @@ async fn smuggle_as_the_proxy(transport: Transport) {
         }
         let list = conn.read_response(false).await.expect_ok_json(200);
         assert_eq!(list["kind"], "NamespaceList", "{connection}: {list}");
-        assert_eq!(names(&list), ["oil-dev", "oil-prod"], "{connection}");
+        assert_eq!(item_names(&list), ["oil-dev", "oil-prod"], "{connection}");
         // Once more on the same pooled connection: still nothing smuggled.
         let list = conn
             .exchange(&format!(
@@ -117,7 +109,7 @@ async fn smuggle_as_the_proxy(transport: Transport) {
             ))
             .await
             .expect_ok_json(200);
-        assert_eq!(names(&list), ["oil-dev", "oil-prod"], "{connection}");
+        assert_eq!(item_names(&list), ["oil-dev", "oil-prod"], "{connection}");
     }
     let smuggled: Vec<_> = env
         .sim
@@ -170,7 +162,7 @@ async fn a_poisoned_connection_cannot_serve_the_next_caller() {
         pods["kind"], "PodList",
         "bob got another answer than his own: {pods}"
     );
-    assert_eq!(names(&pods), ["worker"]);
+    assert_eq!(item_names(&pods), ["worker"]);
     let deletes: Vec<_> = env
         .sim
         .audit()

@@ -1,12 +1,5 @@
-//! The proxy process from outside: open file descriptors and resident memory from `/proc`, signals, and how
-//! many log lines mention something.
-
-/// Open file descriptors of process `pid` (`/proc/<pid>/fd`).
-pub fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .expect("/proc/<pid>/fd is readable")
-        .count()
-}
+//! The proxy process from outside: resident memory from `/proc`, signals, and how many log lines mention
+//! something (its open file descriptors: `support::sockets::open_fds`).
 
 /// Resident set size of process `pid` (`VmRSS` of `/proc/<pid>/status`), in KiB.
 pub fn rss_kib(pid: u32) -> u64 {

@@ -9,7 +9,7 @@ use super::proxy::Proxy;
 use super::raw::{Conn, get, poll_until};
 
 /// Deadline for the metrics to settle.
-pub const SETTLE_DEADLINE: Duration = Duration::from_secs(10);
+pub const SETTLE_DEADLINE: Duration = Duration::from_secs(30);
 
 /// One scrape: series (`name{labels}`, exactly as exposed) → value.
 #[derive(Debug, Clone)]
@@ -19,6 +19,24 @@ impl Scrape {
     /// The value of `series`, 0 when it is not exposed (yet).
     pub fn get(&self, series: &str) -> f64 {
         self.0.get(series).copied().unwrap_or(0.0)
+    }
+
+    /// The value of `series`; panics when it is not exposed.
+    pub fn value(&self, series: &str) -> f64 {
+        *self
+            .0
+            .get(series)
+            .unwrap_or_else(|| panic!("{series} is not exposed: {:?}", self.0.keys().collect::<Vec<_>>()))
+    }
+
+    /// The series of `name` (with their labels), and their values.
+    pub fn series(&self, name: &str) -> BTreeMap<&str, f64> {
+        let prefix = format!("{name}{{");
+        self.0
+            .iter()
+            .filter(|(series, _)| series.starts_with(&prefix) || *series == name)
+            .map(|(series, value)| (series.as_str(), *value))
+            .collect()
     }
 }
 
@@ -43,6 +61,7 @@ pub async fn metrics_addr(proxy: &Proxy) -> SocketAddr {
 pub async fn scrape(addr: SocketAddr) -> Scrape {
     let response = Conn::plain(addr).await.exchange(&get("/metrics", None)).await;
     assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(response.header("content-type"), Some("text/plain; version=0.0.4"));
     let values = response
         .text()
         .lines()
