@@ -109,6 +109,37 @@ fn client(addr: SocketAddr) -> StdStream {
     stream
 }
 
+/// A client thread that writes `parts` (a write may fail once the proxy answered) and returns all it read
+/// until the proxy closed.
+fn client_sending(addr: SocketAddr, parts: Vec<Vec<u8>>) -> mpsc::Receiver<Vec<u8>> {
+    let (done_tx, done_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut conn = client(addr);
+        for part in parts {
+            let _ = conn.write_all(&part);
+        }
+        done_tx.send(read_to_close(&mut conn)).unwrap();
+    });
+    done_rx
+}
+
+/// An upstream thread that accepts one connection, reads a request head, writes `answer` (if any) and then
+/// either hangs up at once (`hang_up`) or reads until the proxy closes.
+fn upstream_answering(upstream: StdListener, answer: &'static [u8], hang_up: bool) {
+    std::thread::spawn(move || {
+        let (mut conn, _) = upstream.accept().unwrap();
+        conn.set_read_timeout(Some(STEP)).unwrap();
+        let mut head = Vec::new();
+        read_at_least(&mut conn, &mut head, b"\r\n\r\n");
+        let _ = conn.write_all(answer);
+        if hang_up {
+            let _ = conn.shutdown(std::net::Shutdown::Both);
+        } else {
+            let _ = read_to_close(&mut conn);
+        }
+    });
+}
+
 #[monoio::test(enable_timer = true)]
 async fn the_proxy_writes_the_framing_and_reuses_the_upstream_connection() {
     let upstream = StdListener::bind("127.0.0.1:0").unwrap();
@@ -170,28 +201,18 @@ async fn an_early_answer_is_relayed_and_both_connections_close() {
     let upstream = StdListener::bind("127.0.0.1:0").unwrap();
     let core = core(upstream.local_addr().unwrap(), timeouts(STEP));
     let addr = listen(&core);
-    std::thread::spawn(move || {
-        let (mut conn, _) = upstream.accept().unwrap();
-        let mut head = Vec::new();
-        read_at_least(&mut conn, &mut head, b"\r\n\r\n");
-        // Refused on the declared length, before the body; then the server stops reading.
-        let _ = conn.write_all(b"HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 3\r\n\r\nbig");
-        let _ = conn.shutdown(std::net::Shutdown::Both);
-    });
-    let (done_tx, done_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut conn = client(addr);
-        let body = vec![b'x'; 8 << 20];
-        let _ = conn.write_all(
-            format!(
-                "PUT /big HTTP/1.1\r\nHost: k\r\nAuthorization: Bearer t\r\nContent-Length: {}\r\n\r\n",
-                body.len()
-            )
-            .as_bytes(),
-        );
-        let _ = conn.write_all(&body);
-        done_tx.send(read_to_close(&mut conn)).unwrap();
-    });
+    // Refused on the declared length, before the body; then the server stops reading.
+    upstream_answering(
+        upstream,
+        b"HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 3\r\n\r\nbig",
+        true,
+    );
+    let body = vec![b'x'; 8 << 20];
+    let head = format!(
+        "PUT /big HTTP/1.1\r\nHost: k\r\nAuthorization: Bearer t\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let done_rx = client_sending(addr, vec![head.into_bytes(), body]);
     let answered = String::from_utf8(joined(&done_rx).await).unwrap();
     assert!(
         answered.starts_with(
@@ -210,19 +231,14 @@ async fn a_stalled_body_gets_408_and_is_counted() {
         timeouts(Duration::from_millis(100)),
     );
     let addr = listen(&core);
-    std::thread::spawn(move || {
-        let (mut conn, _) = upstream.accept().unwrap();
-        let _ = read_to_close(&mut conn);
-    });
-    let (done_tx, done_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut conn = client(addr);
-        conn.write_all(
-            b"POST /x HTTP/1.1\r\nHost: k\r\nAuthorization: Bearer t\r\nContent-Length: 10\r\n\r\nab",
-        )
-        .unwrap();
-        done_tx.send(read_to_close(&mut conn)).unwrap();
-    });
+    upstream_answering(upstream, b"", false);
+    let done_rx = client_sending(
+        addr,
+        vec![
+            b"POST /x HTTP/1.1\r\nHost: k\r\nAuthorization: Bearer t\r\nContent-Length: 10\r\n\r\nab"
+                .to_vec(),
+        ],
+    );
     let answered = String::from_utf8(joined(&done_rx).await).unwrap();
     assert!(
         answered.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
@@ -270,23 +286,17 @@ async fn an_unasked_protocol_switch_is_refused() {
     let upstream = StdListener::bind("127.0.0.1:0").unwrap();
     let core = core(upstream.local_addr().unwrap(), timeouts(STEP));
     let addr = listen(&core);
-    std::thread::spawn(move || {
-        let (mut conn, _) = upstream.accept().unwrap();
-        let mut head = Vec::new();
-        read_at_least(&mut conn, &mut head, b"\r\n\r\n");
-        let _ = conn
-            .write_all(b"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: raw\r\n\r\n");
-        let _ = read_to_close(&mut conn);
-    });
-    let (done_tx, done_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut conn = client(addr);
-        conn.write_all(
-            b"GET /api HTTP/1.1\r\nHost: k\r\nAuthorization: Bearer t\r\nConnection: close\r\n\r\n",
-        )
-        .unwrap();
-        done_tx.send(read_to_close(&mut conn)).unwrap();
-    });
+    upstream_answering(
+        upstream,
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: raw\r\n\r\n",
+        false,
+    );
+    let done_rx = client_sending(
+        addr,
+        vec![
+            b"GET /api HTTP/1.1\r\nHost: k\r\nAuthorization: Bearer t\r\nConnection: close\r\n\r\n".to_vec(),
+        ],
+    );
     let answered = String::from_utf8(joined(&done_rx).await).unwrap();
     assert!(answered.starts_with("HTTP/1.1 502 Bad Gateway\r\n"), "{answered}");
     assert!(answered.contains("switched protocols unasked"), "{answered}");
