@@ -32,6 +32,14 @@ async fn object_reads_ask_for_the_exact_name() {
         "rules": [],
     }))
     .unwrap();
+    // A legal ClusterRole name with `?` in it: read by its exact name, never as `open` with a query.
+    sim.apply(json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "open?x", "labels": {"team": "gas"}},
+        "rules": [],
+    }))
+    .unwrap();
     let control = Control::start(
         ClusterConnection {
             server_url: sim.url(),
@@ -72,7 +80,13 @@ async fn object_reads_ask_for_the_exact_name() {
     .unwrap();
     let oil = BTreeMap::from([("team".to_string(), "oil".to_string())]);
     assert_eq!(answers[0], Ok(ObjectLookup::Found(oil)), "open itself is read");
-    for ((name, _), answer) in cases.iter().zip(&answers).skip(1) {
+    let gas = BTreeMap::from([("team".to_string(), "gas".to_string())]);
+    assert_eq!(
+        answers[1],
+        Ok(ObjectLookup::Found(gas)),
+        "open?x is read by its exact name"
+    );
+    for ((name, _), answer) in cases.iter().zip(&answers).skip(2) {
         assert_eq!(
             *answer,
             Ok(ObjectLookup::NotFound),
