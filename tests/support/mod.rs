@@ -2,6 +2,7 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)] // test harness: each test file uses its own part; panics are failure reports
 
 pub mod capsule;
+pub mod chart;
 pub mod isolation;
 pub mod metrics;
 pub mod proxy;
