@@ -180,6 +180,7 @@ CUSTOM_KINDS = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"): ["spec.selector", "spec.endpoints"],
     ("gateway.networking.k8s.io/v1alpha2", "TLSRoute"): ["spec.parentRefs", "spec.rules"],
     ("gateway.networking.k8s.io/v1", "TLSRoute"): ["spec.parentRefs", "spec.rules"],
+    ("security-profiles-operator.x-k8s.io/v1beta1", "SeccompProfile"): ["spec.defaultAction", "spec.syscalls"],
 }
 
 

@@ -317,6 +317,23 @@ def io_uring_values(r: Rendered) -> None:
     r.expect(has_rule(rules, "", "nodes", "patch"), "legacyWrites")
 
 
+def io_uring_spo_values(r: Rendered) -> None:
+    import json
+    from pathlib import Path
+
+    profile = json.loads((Path(__file__).parent.parent / "capsule-proxy/files/seccomp/capsule-proxy-io-uring.json").read_text())
+    rendered = r.one("SeccompProfile", f"{FULLNAME}-io-uring")["spec"]
+    r.eq(rendered["syscalls"], profile["syscalls"], "the profile's rules, unchanged")
+    r.eq(rendered["defaultAction"], profile["defaultAction"], "defaultAction")
+    r.expect("SCMP_ARCH_X86_64" in rendered["architectures"], "architectures from archMap")
+    r.eq(
+        r.pod()["securityContext"]["seccompProfile"],
+        {"type": "Localhost", "localhostProfile": f"operator/capsule-system/{FULLNAME}-io-uring.json"},
+        "the operator's path",
+    )
+    r.expect("io_uring_setup" in sum((rule["names"] for rule in profile["syscalls"]), []), "io_uring allowed")
+
+
 def plain_http_values(r: Rendered) -> None:
     args = r.args()
     r.expect("--enable-ssl=false" in args, "--enable-ssl=false")
@@ -354,6 +371,7 @@ EXPECTATIONS = {
     "gateway-tlsroute-values": gateway_tlsroute_values,
     "feature-gates-values": feature_gates_values,
     "io-uring-values": io_uring_values,
+    "io-uring-spo-values": io_uring_spo_values,
     "plain-http-values": plain_http_values,
 }
 

@@ -134,7 +134,11 @@ app.kubernetes.io/component: "proxy"
 {{- define "capsule-proxy.podSecurityContext" -}}
 {{- $context := omit .Values.podSecurityContext "enabled" -}}
 {{- if .Values.rustProxy.ioUring.seccomp -}}
-{{- $_ := set $context "seccompProfile" (dict "type" "Localhost" "localhostProfile" .Values.rustProxy.ioUring.localhostProfile) -}}
+{{- $path := .Values.rustProxy.ioUring.localhostProfile -}}
+{{- if .Values.rustProxy.ioUring.securityProfilesOperator -}}
+{{- $path = printf "operator/%s/%s-io-uring.json" .Release.Namespace (include "capsule-proxy.fullname" .) -}}
+{{- end -}}
+{{- $_ := set $context "seccompProfile" (dict "type" "Localhost" "localhostProfile" $path) -}}
 {{- end -}}
 {{- toYaml $context -}}
 {{- end -}}
