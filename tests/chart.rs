@@ -23,9 +23,9 @@ use tokio::process::Command;
 /// Deadline for the proxy to print its ready line and for the probe to answer.
 const START_DEADLINE: Duration = Duration::from_secs(60);
 
-#[test]
-fn the_chart_lints_and_every_scenario_renders_valid_objects() {
-    let report = chart::tool(&["check"]);
+#[tokio::test]
+async fn the_chart_lints_and_every_scenario_renders_valid_objects() {
+    let report = chart::tool(&["check"]).await;
     // One line per scenario: the defaults, ours in ci/, and the upstream chart's value files.
     let scenarios = report.lines().filter(|l| l.starts_with("ok ")).count();
     let ours = std::fs::read_dir(chart::root().join("charts/capsule-proxy/ci"))
@@ -173,12 +173,7 @@ impl RenderedPod {
 async fn the_rendered_pod_serves_a_tenant_owner_against_kube_sim() {
     let env = support::Env::start().await;
     let dir = env.dir.path();
-    let objects = tokio::task::spawn_blocking({
-        let dir = dir.to_path_buf();
-        move || chart::render("-", &dir)
-    })
-    .await
-    .unwrap();
+    let objects = chart::render("-", dir).await;
     let pod = RenderedPod::from(&objects);
 
     // The chart mounts Secret <fullname> (tls.crt, tls.key) as volume `certs`: write a certificate there.
