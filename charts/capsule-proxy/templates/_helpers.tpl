@@ -132,7 +132,10 @@ app.kubernetes.io/component: "proxy"
 
 {{/* The pod's seccomp profile: the io_uring Localhost profile when asked for, else podSecurityContext's. */}}
 {{- define "capsule-proxy.podSecurityContext" -}}
-{{- $context := omit .Values.podSecurityContext "enabled" -}}
+{{- $context := dict -}}
+{{- if .Values.podSecurityContext.enabled -}}
+{{- $context = omit .Values.podSecurityContext "enabled" -}}
+{{- end -}}
 {{- if .Values.rustProxy.ioUring.seccomp -}}
 {{- $path := .Values.rustProxy.ioUring.localhostProfile -}}
 {{- if .Values.rustProxy.ioUring.securityProfilesOperator -}}
