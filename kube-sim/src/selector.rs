@@ -1,29 +1,30 @@
 //! Label and field selectors, parsed and matched as kube-apiserver does.
 //!
-//! [`LabelSelector`] implements the full grammar of `k8s.io/apimachinery/pkg/labels.Parse`: comma-separated
-//! (AND) requirements `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k`, `!k`, `k>N`, `k<N`, with keys
-//! validated as qualified names and values as label values. Errors read like kube-apiserver's (it answers them
-//! with 400 BadRequest), and [`Display`](std::fmt::Display) renders the canonical form of
-//! `labels.Selector.String()`.
+//! [`LabelSelector`] is the proxy's own selector (`capsule_proxy_policy::selector`): the full grammar of
+//! `k8s.io/apimachinery/pkg/labels.Parse` (comma-separated (AND) requirements `k=v`, `k==v`, `k!=v`,
+//! `k in (a,b)`, `k notin (a,b)`, `k`, `!k`, `k>N`, `k<N`), keys validated as qualified names and values as
+//! label values, errors worded as kube-apiserver's (it answers them with 400 BadRequest), and
+//! [`Display`](std::fmt::Display) in the canonical form of `labels.Selector.String()`. One grammar for both:
+//! kube-sim reads a selector exactly as the proxy that rewrote it.
 //!
 //! [`FieldSelector`] implements `k8s.io/apimachinery/pkg/fields.ParseSelector` (`f=v`, `f==v`, `f!=v`, AND-ed
 //! by commas, backslash escapes `\,` `\=` `\\` in values). Which fields a kind supports is checked separately by
 //! [`FieldSelector::check_fields`]: `metadata.name` and `metadata.namespace` everywhere, plus the pod fields
 //! kube-apiserver serves (`spec.nodeName`, `status.phase`, …). A missing field compares as the empty string.
 
+use std::borrow::Cow;
 use std::fmt;
 
+use capsule_proxy_policy::selector::Selector;
+pub use capsule_proxy_policy::selector::{Operator, Requirement, SelectorError as LabelError};
 use serde_json::{Map, Value};
 
 /// Why a label or field selector was rejected; kube-apiserver answers all of these with 400 BadRequest.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SelectorError {
-    /// The label selector does not follow the grammar between requirements.
-    #[error("{0}")]
-    Syntax(String),
-    /// One requirement of a label selector is malformed or has an invalid key or value.
-    #[error("unable to parse requirement: {0}")]
-    Requirement(String),
+    /// The label selector does not follow the grammar, or one of its requirements is malformed.
+    #[error(transparent)]
+    Label(#[from] LabelError),
     /// A field selector term has no `=`, `==` or `!=` operator.
     #[error("invalid selector: '{selector}'; can't understand '{term}'")]
     FieldTerm {
@@ -43,114 +44,17 @@ pub enum SelectorError {
     UnsupportedField(String),
 }
 
-/// The operator of one label requirement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Operator {
-    /// `key=value`.
-    Equals,
-    /// `key==value`.
-    DoubleEquals,
-    /// `key!=value`.
-    NotEquals,
-    /// `key in (a,b)`.
-    In,
-    /// `key notin (a,b)`.
-    NotIn,
-    /// `key`.
-    Exists,
-    /// `!key`.
-    DoesNotExist,
-    /// `key>N`.
-    GreaterThan,
-    /// `key<N`.
-    LessThan,
-}
-
-/// One requirement of a label selector: a key, an operator and its (sorted, de-duplicated) values.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Requirement {
-    key: String,
-    operator: Operator,
-    values: Vec<String>,
-}
-
-impl Requirement {
-    /// The label key.
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
-    /// The operator.
-    pub fn operator(&self) -> Operator {
-        self.operator
-    }
-
-    /// The values, sorted and de-duplicated (empty for `Exists`/`DoesNotExist`).
-    pub fn values(&self) -> &[String] {
-        &self.values
-    }
-
-    /// Whether a label set (key → value) satisfies this requirement.
-    fn matches(&self, get: impl Fn(&str) -> Option<String>) -> bool {
-        let has = |v: &str| self.values.iter().any(|x| x == v);
-        match self.operator {
-            Operator::Equals | Operator::DoubleEquals | Operator::In => {
-                get(&self.key).is_some_and(|v| has(&v))
-            }
-            Operator::NotEquals | Operator::NotIn => get(&self.key).is_none_or(|v| !has(&v)),
-            Operator::Exists => get(&self.key).is_some(),
-            Operator::DoesNotExist => get(&self.key).is_none(),
-            Operator::GreaterThan | Operator::LessThan => {
-                let Some(label) = get(&self.key).and_then(|v| v.parse::<i64>().ok()) else {
-                    return false;
-                };
-                let [bound] = self.values.as_slice() else {
-                    return false;
-                };
-                let Ok(bound) = bound.parse::<i64>() else {
-                    return false;
-                };
-                if self.operator == Operator::GreaterThan {
-                    label > bound
-                } else {
-                    label < bound
-                }
-            }
-        }
-    }
-}
-
-impl fmt::Display for Requirement {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let op = match self.operator {
-            Operator::Exists => return f.write_str(&self.key),
-            Operator::DoesNotExist => return write!(f, "!{}", self.key),
-            Operator::In => return write!(f, "{} in ({})", self.key, self.values.join(",")),
-            Operator::NotIn => return write!(f, "{} notin ({})", self.key, self.values.join(",")),
-            Operator::Equals => "=",
-            Operator::DoubleEquals => "==",
-            Operator::NotEquals => "!=",
-            Operator::GreaterThan => ">",
-            Operator::LessThan => "<",
-        };
-        write!(f, "{}{op}{}", self.key, self.values.join(","))
-    }
-}
-
 /// A parsed label selector: the AND of its requirements, sorted by key. The empty selector matches everything.
+///
+/// The grammar, the checks and the canonical text are the proxy's own ([`Selector`], in `policy`): kube-sim
+/// reads a `labelSelector` exactly as the proxy that sends it does.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct LabelSelector {
-    requirements: Vec<Requirement>,
-}
+pub struct LabelSelector(Selector);
 
 impl LabelSelector {
     /// Parses a label selector as `labels.Parse` does; `""` (or only whitespace) selects everything.
     pub fn parse(text: &str) -> Result<Self, SelectorError> {
-        let tokens = lex(text);
-        let mut parser = Parser { tokens, pos: 0 };
-        let mut requirements = parser.parse()?;
-        requirements.sort_by(|a, b| a.key.cmp(&b.key));
-        Ok(Self { requirements })
+        Ok(Self(Selector::parse(text)?))
     }
 
     /// Whether an object's `metadata.labels` (absent means no labels) satisfies every requirement.
@@ -158,456 +62,36 @@ impl LabelSelector {
     /// Label values are JSON strings; a non-string value (never produced by a real apiserver) is compared by
     /// its JSON text, and `null` as the empty string.
     pub fn matches(&self, labels: Option<&Map<String, Value>>) -> bool {
-        let get = |key: &str| labels.and_then(|m| m.get(key)).map(label_text);
-        self.requirements.iter().all(|r| r.matches(get))
+        self.0.requirements().iter().all(|requirement| {
+            let label = labels.and_then(|m| m.get(&requirement.key)).map(label_text);
+            requirement.matches_label(label.as_deref())
+        })
     }
 
     /// Whether the selector has no requirements (and so matches everything).
     pub fn is_empty(&self) -> bool {
-        self.requirements.is_empty()
+        self.0.is_everything()
     }
 
     /// The requirements, sorted by key.
     pub fn requirements(&self) -> &[Requirement] {
-        &self.requirements
+        self.0.requirements()
     }
 }
 
 impl fmt::Display for LabelSelector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, r) in self.requirements.iter().enumerate() {
-            if i > 0 {
-                f.write_str(",")?;
-            }
-            write!(f, "{r}")?;
-        }
-        Ok(())
+        self.0.fmt(f)
     }
 }
 
 /// The text of one label value.
-fn label_text(value: &Value) -> String {
+fn label_text(value: &Value) -> Cow<'_, str> {
     match value {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
+        Value::String(s) => Cow::Borrowed(s),
+        Value::Null => Cow::Borrowed(""),
+        other => Cow::Owned(other.to_string()),
     }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Label selector lexer and parser.
-
-/// A lexical token of the label selector grammar.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Token {
-    End,
-    Ident(String),
-    In,
-    NotIn,
-    Bang,
-    Equals,
-    DoubleEquals,
-    NotEquals,
-    Greater,
-    Less,
-    Open,
-    Close,
-    Comma,
-}
-
-impl Token {
-    /// The literal text of the token, as quoted in error messages.
-    fn literal(&self) -> &str {
-        match self {
-            Token::End => "",
-            Token::Ident(s) => s,
-            Token::In => "in",
-            Token::NotIn => "notin",
-            Token::Bang => "!",
-            Token::Equals => "=",
-            Token::DoubleEquals => "==",
-            Token::NotEquals => "!=",
-            Token::Greater => ">",
-            Token::Less => "<",
-            Token::Open => "(",
-            Token::Close => ")",
-            Token::Comma => ",",
-        }
-    }
-
-    /// The token as seen where values are expected: the `in`/`notin` keywords are plain identifiers there.
-    fn in_values(&self) -> Token {
-        match self {
-            Token::In | Token::NotIn => Token::Ident(self.literal().to_owned()),
-            other => other.clone(),
-        }
-    }
-}
-
-fn is_special(c: char) -> bool {
-    matches!(c, '=' | '!' | '(' | ')' | ',' | '>' | '<')
-}
-
-fn is_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\r' | '\n')
-}
-
-/// Splits a label selector into tokens; always ends with [`Token::End`].
-fn lex(text: &str) -> Vec<Token> {
-    let mut tokens = Vec::new();
-    let mut chars = text.chars().peekable();
-    while let Some(&c) = chars.peek() {
-        if is_space(c) {
-            chars.next();
-        } else if is_special(c) {
-            chars.next();
-            let token = match (c, chars.peek()) {
-                ('!', Some('=')) => {
-                    chars.next();
-                    Token::NotEquals
-                }
-                ('=', Some('=')) => {
-                    chars.next();
-                    Token::DoubleEquals
-                }
-                ('!', _) => Token::Bang,
-                ('=', _) => Token::Equals,
-                ('(', _) => Token::Open,
-                (')', _) => Token::Close,
-                (',', _) => Token::Comma,
-                ('>', _) => Token::Greater,
-                _ => Token::Less,
-            };
-            tokens.push(token);
-        } else {
-            let mut word = String::new();
-            while let Some(&c) = chars.peek() {
-                if is_space(c) || is_special(c) {
-                    break;
-                }
-                word.push(c);
-                chars.next();
-            }
-            tokens.push(match word.as_str() {
-                "in" => Token::In,
-                "notin" => Token::NotIn,
-                _ => Token::Ident(word),
-            });
-        }
-    }
-    tokens.push(Token::End);
-    tokens
-}
-
-struct Parser {
-    tokens: Vec<Token>,
-    pos: usize,
-}
-
-impl Parser {
-    /// The next token, with keywords kept (operator position).
-    fn peek(&self) -> &Token {
-        self.tokens.get(self.pos).unwrap_or(&Token::End)
-    }
-
-    /// The next token as seen in value position.
-    fn peek_value(&self) -> Token {
-        self.peek().in_values()
-    }
-
-    /// Consumes the next token, with keywords kept.
-    fn next(&mut self) -> Token {
-        let token = self.peek().clone();
-        if self.pos < self.tokens.len() {
-            self.pos += 1;
-        }
-        token
-    }
-
-    /// Consumes the next token as seen in value position.
-    fn next_value(&mut self) -> Token {
-        self.next().in_values()
-    }
-
-    fn parse(&mut self) -> Result<Vec<Requirement>, SelectorError> {
-        let mut requirements = Vec::new();
-        loop {
-            match self.peek_value() {
-                Token::Ident(_) | Token::Bang => {
-                    let r = self.parse_requirement().map_err(SelectorError::Requirement)?;
-                    requirements.push(r);
-                    match self.next_value() {
-                        Token::End => return Ok(requirements),
-                        Token::Comma => {
-                            let t = self.peek_value();
-                            if !matches!(t, Token::Ident(_) | Token::Bang) {
-                                return Err(SelectorError::Syntax(format!(
-                                    "found '{}', expected: identifier after ','",
-                                    t.literal()
-                                )));
-                            }
-                        }
-                        t => {
-                            return Err(SelectorError::Syntax(format!(
-                                "found '{}', expected: ',' or 'end of string'",
-                                t.literal()
-                            )));
-                        }
-                    }
-                }
-                Token::End => return Ok(requirements),
-                t => {
-                    return Err(SelectorError::Syntax(format!(
-                        "found '{}', expected: !, identifier, or 'end of string'",
-                        t.literal()
-                    )));
-                }
-            }
-        }
-    }
-
-    /// Parses one requirement; the error text is what follows `unable to parse requirement: `.
-    fn parse_requirement(&mut self) -> Result<Requirement, String> {
-        let mut token = self.next_value();
-        let negated = token == Token::Bang;
-        if negated {
-            token = self.next_value();
-        }
-        let Token::Ident(key) = token else {
-            return Err(format!("found '{}', expected: identifier", token.literal()));
-        };
-        let key_errors = qualified_name_errors(&key);
-        if !key_errors.is_empty() {
-            return Err(format!("key: Invalid value: {key:?}: {}", key_errors.join("; ")));
-        }
-        if negated {
-            return Ok(Requirement {
-                key,
-                operator: Operator::DoesNotExist,
-                values: Vec::new(),
-            });
-        }
-        if matches!(self.peek_value(), Token::End | Token::Comma) {
-            return Ok(Requirement {
-                key,
-                operator: Operator::Exists,
-                values: Vec::new(),
-            });
-        }
-        let operator = match self.next() {
-            Token::In => Operator::In,
-            Token::NotIn => Operator::NotIn,
-            Token::Equals => Operator::Equals,
-            Token::DoubleEquals => Operator::DoubleEquals,
-            Token::NotEquals => Operator::NotEquals,
-            Token::Greater => Operator::GreaterThan,
-            Token::Less => Operator::LessThan,
-            t => {
-                return Err(format!(
-                    "found '{}', expected: in, notin, =, ==, !=, gt, lt",
-                    t.literal()
-                ));
-            }
-        };
-        let mut values = match operator {
-            Operator::In | Operator::NotIn => self.parse_set()?,
-            _ => vec![self.parse_exact_value()?],
-        };
-        values.sort();
-        values.dedup();
-        validate_values(&key, operator, &values)?;
-        Ok(Requirement {
-            key,
-            operator,
-            values,
-        })
-    }
-
-    /// The single value after `=`, `==`, `!=`, `>` or `<`; missing means the empty string.
-    fn parse_exact_value(&mut self) -> Result<String, String> {
-        match self.peek_value() {
-            Token::End | Token::Comma => Ok(String::new()),
-            _ => match self.next_value() {
-                Token::Ident(v) => Ok(v),
-                t => Err(format!("found '{}', expected: identifier", t.literal())),
-            },
-        }
-    }
-
-    /// The parenthesised value set after `in`/`notin`, following `labels.Parser.parseValues` token by token:
-    /// `()`, `(,a)`, `(a,)` and `(a,,b)` hold the empty value, `(a,,)` is an error.
-    fn parse_set(&mut self) -> Result<Vec<String>, String> {
-        let open = self.next_value();
-        if open != Token::Open {
-            return Err(format!("found '{}' expected: '('", open.literal()));
-        }
-        match self.peek_value() {
-            Token::Close => {
-                self.next();
-                return Ok(vec![String::new()]);
-            }
-            Token::Ident(_) | Token::Comma => {}
-            t => {
-                return Err(format!(
-                    "found '{}', expected: ',', ')' or identifier",
-                    t.literal()
-                ));
-            }
-        }
-        let mut values = Vec::new();
-        loop {
-            match self.next_value() {
-                Token::Ident(v) => {
-                    values.push(v);
-                    match self.peek_value() {
-                        Token::Comma => {}
-                        Token::Close => break,
-                        t => return Err(format!("found '{}', expected: ',' or ')'", t.literal())),
-                    }
-                }
-                Token::Comma => {
-                    if values.is_empty() {
-                        values.push(String::new());
-                    }
-                    match self.peek_value() {
-                        Token::Close => {
-                            values.push(String::new());
-                            break;
-                        }
-                        Token::Comma => {
-                            self.next();
-                            values.push(String::new());
-                        }
-                        _ => {}
-                    }
-                }
-                t => return Err(format!("found '{}', expected: ',', or identifier", t.literal())),
-            }
-        }
-        // The loop only stops in front of `)`.
-        self.next();
-        Ok(values)
-    }
-}
-
-/// Validates a requirement's values as `labels.NewRequirement` does.
-fn validate_values(key: &str, operator: Operator, values: &[String]) -> Result<(), String> {
-    let mut errors = Vec::new();
-    if matches!(operator, Operator::GreaterThan | Operator::LessThan) {
-        for (i, v) in values.iter().enumerate() {
-            if v.parse::<i64>().is_err() {
-                errors.push(format!(
-                    "values[{i}]: Invalid value: {v:?}: for 'Gt', 'Lt' operators, the value must be an integer"
-                ));
-            }
-        }
-    }
-    for (i, v) in values.iter().enumerate() {
-        let problems = label_value_errors(v);
-        if !problems.is_empty() {
-            errors.push(format!(
-                "values[{i}][{key}]: Invalid value: {v:?}: {}",
-                problems.join("; ")
-            ));
-        }
-    }
-    match errors.len() {
-        0 => Ok(()),
-        1 => Err(errors.concat()),
-        _ => Err(format!("[{}]", errors.join(", "))),
-    }
-}
-
-const NAME_FORMAT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
-const NAME_MESSAGE: &str = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end \
-                            with an alphanumeric character";
-const DNS_SUBDOMAIN_FORMAT: &str = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
-
-/// Whether `s` matches `([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]` (the name part of a qualified name).
-fn is_name_part(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    match (bytes.first(), bytes.last()) {
-        (Some(first), Some(last)) => {
-            first.is_ascii_alphanumeric()
-                && last.is_ascii_alphanumeric()
-                && bytes
-                    .iter()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        }
-        _ => false,
-    }
-}
-
-/// Whether `s` matches the RFC 1123 subdomain regular expression (length is checked separately).
-fn is_dns_subdomain(s: &str) -> bool {
-    s.split('.').all(|label| {
-        let bytes = label.as_bytes();
-        let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-        match (bytes.first(), bytes.last()) {
-            (Some(first), Some(last)) => {
-                alnum(first) && alnum(last) && bytes.iter().all(|b| alnum(b) || *b == b'-')
-            }
-            _ => false,
-        }
-    })
-}
-
-/// What is wrong with a label key (`validation.IsQualifiedName`); empty when it is valid.
-fn qualified_name_errors(key: &str) -> Vec<String> {
-    let example = "(e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is";
-    let parts: Vec<&str> = key.split('/').collect();
-    let mut errors = Vec::new();
-    let name = match parts.as_slice() {
-        [name] => *name,
-        [prefix, name] => {
-            if prefix.is_empty() {
-                errors.push("prefix part must be non-empty".to_owned());
-            } else {
-                if prefix.len() > 253 {
-                    errors.push("prefix part must be no more than 253 characters".to_owned());
-                }
-                if !is_dns_subdomain(prefix) {
-                    errors.push(format!(
-                        "prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric \
-                         characters, '-' or '.', and must start and end with an alphanumeric character (e.g. \
-                         'example.com', regex used for validation is '{DNS_SUBDOMAIN_FORMAT}')"
-                    ));
-                }
-            }
-            *name
-        }
-        _ => {
-            return vec![format!(
-                "a qualified name {NAME_MESSAGE} {example} '{NAME_FORMAT}') with an optional DNS subdomain \
-                 prefix and '/' (e.g. 'example.com/MyName')"
-            )];
-        }
-    };
-    if name.is_empty() {
-        errors.push("name part must be non-empty".to_owned());
-    } else if name.len() > 63 {
-        errors.push("name part must be no more than 63 characters".to_owned());
-    }
-    if !is_name_part(name) {
-        errors.push(format!("name part {NAME_MESSAGE} {example} '{NAME_FORMAT}')"));
-    }
-    errors
-}
-
-/// What is wrong with a label value (`validation.IsValidLabelValue`); empty when it is valid.
-fn label_value_errors(value: &str) -> Vec<String> {
-    let mut errors = Vec::new();
-    if value.len() > 63 {
-        errors.push("must be no more than 63 characters".to_owned());
-    }
-    if !value.is_empty() && !is_name_part(value) {
-        errors.push(format!(
-            "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and \
-             must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', \
-             regex used for validation is '({NAME_FORMAT})?')"
-        ));
-    }
-    errors
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -16,6 +16,12 @@ pub enum SelectorError {
         /// What the grammar allows here.
         expected: &'static str,
     },
+    /// A set operator not followed by `(`; apimachinery words this one without the comma of the others.
+    #[error("found '{found}' expected: '('")]
+    ExpectedOpenParen {
+        /// The token text found (empty at the end of the text).
+        found: String,
+    },
     /// A key that is not a qualified name (`[prefix/]name`).
     #[error("key: Invalid value: {key:?}: {reason}")]
     InvalidKey {

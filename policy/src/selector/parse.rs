@@ -209,7 +209,9 @@ impl<'t> Parser<'t> {
     fn value_set(&mut self) -> Result<Vec<&'t str>, SelectorError> {
         let open = self.next();
         if open != Token::Open {
-            return Err(unexpected(open, "'('"));
+            return Err(SelectorError::ExpectedOpenParen {
+                found: open.literal().to_owned(),
+            });
         }
         match self.peek() {
             Token::Close => {
@@ -248,7 +250,12 @@ impl<'t> Parser<'t> {
                             values.push("");
                             return Ok(values);
                         }
-                        Token::Comma => values.push(""),
+                        // `,,`: the second comma is taken here, so a `)` right after it is refused
+                        // (`(a,,)`), as apimachinery refuses it.
+                        Token::Comma => {
+                            self.next();
+                            values.push("");
+                        }
                         _ => {}
                     }
                 }

@@ -137,13 +137,18 @@ impl Requirement {
         })
     }
 
-    /// Whether an object with `labels` meets the requirement (`Requirement.Matches`): `=`, `==`, `in` need
-    /// the label present with one of the values; `!=`, `notin` hold when it is absent or has none of them;
-    /// `>` / `<` compare the label read as a 64-bit integer and never hold when it is absent or not an
-    /// integer.
+    /// Whether an object with `labels` meets the requirement (`Requirement.Matches`); see
+    /// [`Requirement::matches_label`].
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        let label = labels.get(&self.key);
-        let has_value = |v: &String| self.values.iter().any(|own| own == v);
+        self.matches_label(labels.get(&self.key).map(String::as_str))
+    }
+
+    /// Whether an object whose label `key` is `label` (`None`: absent) meets the requirement: `=`, `==`, `in`
+    /// need the label present with one of the values; `!=`, `notin` hold when it is absent or has none of
+    /// them; `>` / `<` compare the label read as a 64-bit integer and never hold when it is absent or not an
+    /// integer.
+    pub fn matches_label(&self, label: Option<&str>) -> bool {
+        let has_value = |v: &str| self.values.iter().any(|own| own == v);
         match self.operator {
             Operator::Equals | Operator::DoubleEquals | Operator::In => label.is_some_and(has_value),
             Operator::NotEquals | Operator::NotIn => label.is_none_or(|v| !has_value(v)),
@@ -160,6 +165,21 @@ impl Requirement {
                 }
             }
         }
+    }
+
+    /// The label key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The operator.
+    pub fn operator(&self) -> Operator {
+        self.operator
+    }
+
+    /// The values, sorted and deduplicated.
+    pub fn values(&self) -> &[String] {
+        &self.values
     }
 
     /// The printed text in pieces, as apimachinery's `Requirement.String()`: `!k`, `k`, `k=v`, `k==v`,

@@ -49,6 +49,8 @@ fn accepted_texts_print_canonically() {
         ("x in (a,)", "x in (,a)"),
         ("x in (,a)", "x in (,a)"),
         ("x in (a,,b)", "x in (,a,b)"),
+        // apimachinery takes `,,` as one step, so three commas before `)` are fine and two are not.
+        ("x in (a,,,)", "x in (,a)"),
         ("x in (foo,,baz),y,z notin ()", "x in (,baz,foo),y,z notin ()"),
         ("in in (in,notin)", "in in (in,notin)"),
         ("notin notin (in)", "notin notin (in)"),
@@ -89,6 +91,8 @@ fn refused_texts_are_errors() {
         "x in (a)(b)",
         "x in ((a))",
         "x in (a=b)",
+        "x in (a,,)",
+        "x in (,,)",
         "x notin",
         "x in",
         "x a",
@@ -136,7 +140,7 @@ fn errors_read_like_apimachinery() {
     );
     assert_eq!(
         message("x in a").as_deref(),
-        Some("unable to parse requirement: found 'a', expected: '('")
+        Some("unable to parse requirement: found 'a' expected: '('")
     );
     assert_eq!(
         message("x ! y").as_deref(),
