@@ -93,28 +93,19 @@ impl PatchError {
 // ---------------------------------------------------------------------------------------------------------
 // RFC 7386 JSON merge patch.
 
-/// Applies an RFC 7386 JSON merge patch: objects merge recursively, `null` deletes, anything else replaces.
+/// Applies an RFC 7386 JSON merge patch: objects merge recursively, `null` deletes, anything else replaces
+/// (the `json-patch` crate's `merge`, which is RFC 7386 exactly, as kube-apiserver applies it).
 pub fn merge_patch(target: &mut Value, patch: &Value) {
-    let Value::Object(patch) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = Value::Object(Map::new());
-    }
-    if let Value::Object(target) = target {
-        for (key, value) in patch {
-            if value.is_null() {
-                target.remove(key);
-            } else {
-                merge_patch(target.entry(key.clone()).or_insert(Value::Null), value);
-            }
-        }
-    }
+    json_patch::merge(target, patch);
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // RFC 6902 JSON patch.
+//
+// Our own, not the `json-patch` crate's `patch`: kube-apiserver (evanphx/json-patch) compares numbers by value
+// in `test` (`1` equals `1.0`), which the crate does not; the crate reports a missing path and a malformed one
+// alike (`InvalidPointer`), where kube-apiserver words them apart; and a malformed operation anywhere must be
+// refused (400) before any is applied, while a failing one is 422.
 
 /// One parsed JSON patch operation.
 enum Op {
