@@ -188,6 +188,13 @@ async fn the_rendered_pod_serves_a_tenant_owner_against_kube_sim() {
             .any(|a| a == &format!("--ssl-cert-path={}", certs.join("tls.crt").display()))
     );
 
+    // The chart's ports are fixed (the rendered arguments are used as they are): say so if one is taken.
+    for (name, port) in &pod.ports {
+        if let Err(e) = std::net::TcpListener::bind(("0.0.0.0", *port)) {
+            panic!("port {port} ({name}), which the chart's pod uses, is taken on this machine: {e}");
+        }
+    }
+
     // Exactly the rendered arguments and environment; the API server is kube-sim, through KUBECONFIG (in a pod
     // the service account's in-cluster configuration plays that part).
     let mut proxy = Command::new(env!("CARGO_BIN_EXE_capsule-proxy"));
