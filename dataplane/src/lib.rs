@@ -12,8 +12,9 @@
 //!
 //! A core's state lives on its thread (`Rc`/`RefCell`): no locks and no shared atomics on the request path.
 //! Certificate and token rotations reach the cores as [`core::CoreUpdate`]s sent by the [`watcher`] thread.
-//! Requests are passed through unchanged until the filtered routes land; callers authenticated by client
-//! certificate or XFCC are forwarded with the proxy's credentials and `Impersonate-*` headers.
+//! Capsule routes are decided with the control thread's snapshot and reviews (`decide`); every other request
+//! passes through, callers authenticated by client certificate or XFCC forwarded with the proxy's credentials
+//! and `Impersonate-*` headers. ARCHITECTURE.md at the repository root has the whole picture.
 
 pub mod auth;
 pub mod codec;

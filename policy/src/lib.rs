@@ -13,8 +13,9 @@
 //! an `X-Forwarded-Client-Cert` header ([`identity_from_xfcc`]), bearer tokens from `Authorization` and
 //! WebSocket subprotocols, and the trusted-proxy [`CidrSet`]; and who owns what: the plain [`model`] records the
 //! control plane reads from Capsule's objects, the [`Index`] its watches update, and the immutable [`Snapshot`]
-//! that answers "is this a Capsule user" and "which tenants does this caller own" ([`ProxyTenants`]). Route
-//! decisions land with the filtered routes; there is no placeholder logic.
+//! that answers "is this a Capsule user" and "which tenants does this caller own" ([`ProxyTenants`]), and the
+//! route decisions (`decide`). ARCHITECTURE.md at the repository root has the whole picture; kube-sim reads label
+//! selectors with this crate's grammar too.
 
 pub mod bearer;
 pub mod cidr;
