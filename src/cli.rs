@@ -138,7 +138,8 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub cores: Option<usize>,
 
-    /// Kubeconfig for the proxy's own connection to kube-apiserver; defaults to `$KUBECONFIG`, then in-cluster.
+    /// Kubeconfig for the proxy's own connection to kube-apiserver; defaults to `$KUBECONFIG`, then in-cluster, then
+    /// `~/.kube/config`.
     #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
 

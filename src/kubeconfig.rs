@@ -1,19 +1,22 @@
 //! Where kube-apiserver is and how the proxy authenticates to it: an explicit kubeconfig, else the files listed in
-//! `$KUBECONFIG` (merged like kubectl does), else the pod's in-cluster service account.
+//! `$KUBECONFIG`, else the pod's in-cluster service account, else `$HOME/.kube/config`. Kubeconfig files are
+//! read and merged by kube-rs (`kube::config::Kubeconfig`: kubectl's first-wins merge, paths made absolute);
+//! this module picks the current context and extracts what the data plane needs, naming the file at fault in
+//! every error.
 //!
 //! Everything except a token file is read once, here: a bad certificate path fails at start-up, not on the first
 //! request. Token files (the service-account token is rotated by the kubelet) are re-read by the data plane.
-//! Only static credentials are supported; exec plugins, auth providers and basic auth are refused with an error
-//! that says so.
+//! Only static credentials are supported; exec plugins, auth providers, basic auth and `proxy-url` are refused
+//! with an error that says so.
 
 use capsule_proxy_policy::ApiCredential;
-use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use serde::Deserialize;
+use kube::config::{AuthInfo, Cluster, Kubeconfig};
+use secrecy::ExposeSecret as _;
 
 /// Directory of the service-account files mounted into every pod.
 const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -96,8 +99,8 @@ pub enum KubeconfigError {
     },
     /// No kubeconfig and not running in a pod.
     #[error(
-        "no kube-apiserver configuration found: pass --kubeconfig, set KUBECONFIG, or run in a pod \
-         (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are unset)"
+        "no kube-apiserver configuration found: pass --kubeconfig, set KUBECONFIG, run in a pod \
+         (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are unset) or write $HOME/.kube/config"
     )]
     NotFound,
     /// `$KUBECONFIG` names only missing files and the process is not running in a pod.
@@ -112,7 +115,8 @@ pub enum KubeconfigError {
 }
 
 /// Loads the cluster access: `explicit` kubeconfig if given, else the `$KUBECONFIG` list (missing files
-/// skipped), else the in-cluster service account, else [`KubeconfigError::NotFound`].
+/// skipped), else the in-cluster service account, else `$HOME/.kube/config`, else [`KubeconfigError::NotFound`]
+/// (controller-runtime's order, as the Go proxy loads it).
 pub fn load(explicit: Option<&Path>) -> Result<ClusterAccess, KubeconfigError> {
     load_with(
         explicit,
@@ -129,7 +133,7 @@ fn load_with(
 ) -> Result<ClusterAccess, KubeconfigError> {
     if let Some(path) = explicit {
         let config = read_file(path)?;
-        return Merged::from_files(vec![(path.to_owned(), config)]).resolve();
+        return Merged::from_files(vec![(path.to_owned(), config)])?.resolve();
     }
     if let Some(list) = env("KUBECONFIG").filter(|v| !v.is_empty()) {
         let mut files = Vec::new();
@@ -141,14 +145,25 @@ fn load_with(
             }
         }
         if !files.is_empty() {
-            return Merged::from_files(files).resolve();
+            return Merged::from_files(files)?.resolve();
         }
         // Like client-go: an empty merged config falls back to in-cluster.
         return in_cluster(env, sa_dir)?.ok_or_else(|| KubeconfigError::NoKubeconfigFiles {
             list: list.to_string_lossy().into_owned(),
         });
     }
-    in_cluster(env, sa_dir)?.ok_or(KubeconfigError::NotFound)
+    if let Some(access) = in_cluster(env, sa_dir)? {
+        return Ok(access);
+    }
+    // Last, as controller-runtime's `GetConfig` (the Go proxy's): `$HOME/.kube/config`.
+    let home = env("HOME").filter(|h| !h.is_empty());
+    match home.map(|h| PathBuf::from(h).join(".kube/config")) {
+        Some(path) if path.is_file() => {
+            let config = read_file(&path)?;
+            Merged::from_files(vec![(path, config)])?.resolve()
+        }
+        _ => Err(KubeconfigError::NotFound),
+    }
 }
 
 /// The in-cluster configuration, or `None` when not running in a pod.
@@ -206,187 +221,130 @@ fn in_cluster(
     }))
 }
 
-// === kubeconfig YAML ===
+// === kubeconfig files, read with kube-rs ===
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "kebab-case", default)]
-struct RawConfig {
-    clusters: Option<Vec<NamedCluster>>,
-    users: Option<Vec<NamedUser>>,
-    contexts: Option<Vec<NamedContext>>,
-    current_context: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct NamedCluster {
-    name: String,
-    #[serde(default)]
-    cluster: Option<RawCluster>,
-}
-
-#[derive(Deserialize)]
-struct NamedUser {
-    name: String,
-    #[serde(default)]
-    user: Option<RawUser>,
-}
-
-#[derive(Deserialize)]
-struct NamedContext {
-    name: String,
-    #[serde(default)]
-    context: Option<RawContext>,
-}
-
-#[derive(Deserialize, Default, Clone)]
-#[serde(rename_all = "kebab-case", default)]
-struct RawCluster {
-    server: Option<String>,
-    certificate_authority: Option<String>,
-    certificate_authority_data: Option<String>,
-    tls_server_name: Option<String>,
-    insecure_skip_tls_verify: Option<bool>,
-    proxy_url: Option<String>,
-}
-
-#[derive(Deserialize, Default, Clone)]
-#[serde(rename_all = "kebab-case", default)]
-struct RawUser {
-    token: Option<String>,
-    #[serde(rename = "tokenFile")]
-    token_file: Option<String>,
-    client_certificate: Option<String>,
-    client_certificate_data: Option<String>,
-    client_key: Option<String>,
-    client_key_data: Option<String>,
-    username: Option<String>,
-    password: Option<String>,
-    exec: Option<serde_yaml::Value>,
-    auth_provider: Option<serde_yaml::Value>,
-    #[serde(rename = "as")]
-    as_user: Option<String>,
-    as_uid: Option<String>,
-    as_groups: Option<serde_yaml::Value>,
-    as_user_extra: Option<serde_yaml::Value>,
-}
-
-#[derive(Deserialize, Default, Clone)]
-#[serde(default)]
-struct RawContext {
-    cluster: Option<String>,
-    user: Option<String>,
-}
-
-fn read_file(path: &Path) -> Result<RawConfig, KubeconfigError> {
-    let text = std::fs::read_to_string(path).map_err(|error| KubeconfigError::Read {
-        path: path.to_owned(),
-        error,
-    })?;
-    if text.trim().is_empty() {
-        return Ok(RawConfig::default());
-    }
-    serde_yaml::from_str(&text).map_err(|e| KubeconfigError::Parse {
-        path: path.to_owned(),
-        message: e.to_string(),
+/// Reads one kubeconfig with kube-rs (`Kubeconfig::read_from`: multi-document YAML, UTF-16/BOM, the file paths
+/// in it made absolute against its directory); an empty file is an empty kubeconfig.
+fn read_file(path: &Path) -> Result<Kubeconfig, KubeconfigError> {
+    Kubeconfig::read_from(path).map_err(|e| match e {
+        kube::config::KubeconfigError::ReadConfig(error, _) => KubeconfigError::Read {
+            path: path.to_owned(),
+            error,
+        },
+        other => KubeconfigError::Parse {
+            path: path.to_owned(),
+            // One line: the YAML error's excerpt of the file spans several.
+            message: other.to_string().split_whitespace().collect::<Vec<_>>().join(" "),
+        },
     })
 }
 
-/// An entry and the kubeconfig that defined it (relative paths are resolved against its directory).
-struct Sourced<T> {
-    file: PathBuf,
+/// An entry and the kubeconfig that defined it, for error messages.
+struct Sourced<'a, T> {
+    file: &'a Path,
     item: T,
 }
 
-/// Kubeconfig files merged kubectl-style: the first file to define a name wins, and so does the first
-/// `current-context`.
+/// Kubeconfig files merged by kube-rs (`Kubeconfig::merge`, kubectl's rules: the first file to define a name
+/// wins, and so does the first `current-context`), with the file each entry came from.
 struct Merged {
     files: Vec<PathBuf>,
-    clusters: HashMap<String, Sourced<RawCluster>>,
-    users: HashMap<String, Sourced<RawUser>>,
-    contexts: HashMap<String, Sourced<RawContext>>,
-    current_context: Option<String>,
+    origins: Vec<Kubeconfig>,
+    config: Kubeconfig,
 }
 
 impl Merged {
-    fn from_files(files: Vec<(PathBuf, RawConfig)>) -> Self {
-        let mut merged = Self {
-            files: Vec::with_capacity(files.len()),
-            clusters: HashMap::new(),
-            users: HashMap::new(),
-            contexts: HashMap::new(),
-            current_context: None,
-        };
-        for (file, config) in files {
-            for c in config.clusters.unwrap_or_default() {
-                let item = c.cluster.unwrap_or_default();
-                merged.clusters.entry(c.name).or_insert_with(|| Sourced {
-                    file: file.clone(),
-                    item,
-                });
-            }
-            for u in config.users.unwrap_or_default() {
-                let item = u.user.unwrap_or_default();
-                merged.users.entry(u.name).or_insert_with(|| Sourced {
-                    file: file.clone(),
-                    item,
-                });
-            }
-            for c in config.contexts.unwrap_or_default() {
-                let item = c.context.unwrap_or_default();
-                merged.contexts.entry(c.name).or_insert_with(|| Sourced {
-                    file: file.clone(),
-                    item,
-                });
-            }
-            if merged.current_context.is_none() {
-                merged.current_context = config.current_context.filter(|c| !c.is_empty());
-            }
-            merged.files.push(file);
+    fn from_files(files: Vec<(PathBuf, Kubeconfig)>) -> Result<Self, KubeconfigError> {
+        let names = std::env::join_paths(files.iter().map(|(path, _)| path))
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut config = Kubeconfig::default();
+        for (_, file) in &files {
+            config = config.merge(file.clone()).map_err(|e| KubeconfigError::Invalid {
+                file: names.clone(),
+                message: e.to_string(),
+            })?;
         }
-        merged
+        // A `current-context: ""` does not count as set (client-go): the first non-empty one wins.
+        config.current_context = files
+            .iter()
+            .find_map(|(_, file)| file.current_context.clone().filter(|c| !c.is_empty()));
+        let (files, origins) = files.into_iter().unzip();
+        Ok(Self {
+            files,
+            origins,
+            config,
+        })
+    }
+
+    /// The first file whose kubeconfig `defines` the entry (the one the merge kept).
+    fn origin(&self, defines: impl Fn(&Kubeconfig) -> bool) -> &Path {
+        self.files
+            .iter()
+            .zip(&self.origins)
+            .find_map(|(file, config)| defines(config).then_some(file.as_path()))
+            .unwrap_or_else(|| self.files.first().map_or_else(|| Path::new(""), PathBuf::as_path))
     }
 
     fn resolve(self) -> Result<ClusterAccess, KubeconfigError> {
         let all_files = std::env::join_paths(&self.files)
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_else(|_| format!("{:?}", self.files));
-        let invalid = |file: &str, message: String| KubeconfigError::Invalid {
-            file: file.to_owned(),
+        let invalid = |file: &Path, message: String| KubeconfigError::Invalid {
+            file: file.display().to_string(),
             message,
         };
-        let Some(context_name) = self.current_context else {
-            return Err(invalid(&all_files, "current-context is not set".to_owned()));
+        let invalid_all = |message: String| KubeconfigError::Invalid {
+            file: all_files.clone(),
+            message,
         };
-        let Some(context) = self.contexts.get(&context_name) else {
-            return Err(invalid(
-                &all_files,
-                format!("current-context {context_name:?} names no context"),
-            ));
+        let config = &self.config;
+        let Some(context_name) = config.current_context.as_deref() else {
+            return Err(invalid_all("current-context is not set".to_owned()));
         };
-        let context_file = context.file.display().to_string();
-        let cluster_name = context
-            .item
-            .cluster
-            .as_deref()
+        let Some(named) = config.contexts.iter().find(|c| c.name == context_name) else {
+            return Err(invalid_all(format!(
+                "current-context {context_name:?} names no context"
+            )));
+        };
+        let context_file = self.origin(|c| c.contexts.iter().any(|n| n.name == context_name));
+        let context = named.context.clone().unwrap_or_default();
+        let cluster_name = Some(context.cluster.as_str())
             .filter(|c| !c.is_empty())
-            .ok_or_else(|| invalid(&context_file, format!("context {context_name:?} has no cluster")))?;
-        let cluster = self.clusters.get(cluster_name).ok_or_else(|| {
-            invalid(
-                &context_file,
-                format!("cluster {cluster_name:?} of context {context_name:?} not found"),
-            )
-        })?;
-        let mut access = cluster_access(cluster_name, cluster)?;
-        access.credential = match context.item.user.as_deref().filter(|u| !u.is_empty()) {
+            .ok_or_else(|| invalid(context_file, format!("context {context_name:?} has no cluster")))?;
+        let cluster = config
+            .clusters
+            .iter()
+            .find(|c| c.name == cluster_name)
+            .ok_or_else(|| {
+                invalid(
+                    context_file,
+                    format!("cluster {cluster_name:?} of context {context_name:?} not found"),
+                )
+            })?;
+        let cluster = Sourced {
+            file: self.origin(|c| c.clusters.iter().any(|n| n.name == cluster_name)),
+            item: cluster.cluster.clone().unwrap_or_default(),
+        };
+        let mut access = cluster_access(cluster_name, &cluster)?;
+        access.credential = match context.user.as_deref().filter(|u| !u.is_empty()) {
             None => ApiCredential::None,
             Some(user_name) => {
-                let user = self.users.get(user_name).ok_or_else(|| {
-                    invalid(
-                        &context_file,
-                        format!("user {user_name:?} of context {context_name:?} not found"),
-                    )
-                })?;
-                credential(user_name, user)?
+                let user = config
+                    .auth_infos
+                    .iter()
+                    .find(|u| u.name == user_name)
+                    .ok_or_else(|| {
+                        invalid(
+                            context_file,
+                            format!("user {user_name:?} of context {context_name:?} not found"),
+                        )
+                    })?;
+                let user = Sourced {
+                    file: self.origin(|c| c.auth_infos.iter().any(|n| n.name == user_name)),
+                    item: user.auth_info.clone().unwrap_or_default(),
+                };
+                credential(user_name, &user)?
             }
         };
         access.source = format!("kubeconfig {all_files} (context {context_name})");
@@ -398,25 +356,17 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
     s.as_deref().filter(|s| !s.is_empty())
 }
 
-/// `path` relative to the directory of the kubeconfig `file`, unless absolute.
-fn relative_to(file: &Path, path: &str) -> PathBuf {
-    let path = Path::new(path);
-    match file.parent() {
-        Some(dir) if path.is_relative() => dir.join(path),
-        _ => path.to_owned(),
-    }
-}
-
 /// Decodes a `*-data` field (base64 of PEM; whitespace ignored, as Go's decoder does).
 fn decode(data: &str) -> Result<Vec<u8>, base64::DecodeError> {
     let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     base64::engine::general_purpose::STANDARD.decode(compact)
 }
 
-/// Reads a `*-data` field or else a file field; `Ok(None)` when neither is set. Data wins, as in client-go.
+/// Reads a `*-data` field or else a file field (already absolute: kube-rs resolved it against the kubeconfig's
+/// directory); `Ok(None)` when neither is set. Data wins, as in client-go.
 fn data_or_file(
     file: &Path,
-    data: &Option<String>,
+    data: Option<&str>,
     path: &Option<String>,
     field: &str,
     owner: &str,
@@ -425,7 +375,7 @@ fn data_or_file(
         file: file.display().to_string(),
         message,
     };
-    if let Some(data) = non_empty(data) {
+    if let Some(data) = data.filter(|d| !d.is_empty()) {
         return decode(data)
             .map(Some)
             .map_err(|e| invalid(format!("{owner}: {field}-data is not valid base64: {e}")));
@@ -433,16 +383,12 @@ fn data_or_file(
     let Some(path) = non_empty(path) else {
         return Ok(None);
     };
-    let resolved = relative_to(file, path);
-    std::fs::read(&resolved).map(Some).map_err(|e| {
-        invalid(format!(
-            "{owner}: cannot read {field} {}: {e}",
-            resolved.display()
-        ))
-    })
+    std::fs::read(path)
+        .map(Some)
+        .map_err(|e| invalid(format!("{owner}: cannot read {field} {path}: {e}")))
 }
 
-fn cluster_access(name: &str, cluster: &Sourced<RawCluster>) -> Result<ClusterAccess, KubeconfigError> {
+fn cluster_access(name: &str, cluster: &Sourced<'_, Cluster>) -> Result<ClusterAccess, KubeconfigError> {
     let Sourced { file, item: c } = cluster;
     let owner = format!("cluster {name:?}");
     let invalid = |message: String| KubeconfigError::Invalid {
@@ -457,7 +403,7 @@ fn cluster_access(name: &str, cluster: &Sourced<RawCluster>) -> Result<ClusterAc
     }
     let ca_pem = data_or_file(
         file,
-        &c.certificate_authority_data,
+        c.certificate_authority_data.as_deref(),
         &c.certificate_authority,
         "certificate-authority",
         &owner,
@@ -478,7 +424,7 @@ fn cluster_access(name: &str, cluster: &Sourced<RawCluster>) -> Result<ClusterAc
     })
 }
 
-fn credential(name: &str, user: &Sourced<RawUser>) -> Result<ApiCredential, KubeconfigError> {
+fn credential(name: &str, user: &Sourced<'_, AuthInfo>) -> Result<ApiCredential, KubeconfigError> {
     let Sourced { file, item: u } = user;
     let unsupported = |what| KubeconfigError::Unsupported {
         file: file.display().to_string(),
@@ -489,25 +435,24 @@ fn credential(name: &str, user: &Sourced<RawUser>) -> Result<ApiCredential, Kube
         file: file.display().to_string(),
         message,
     };
-    let is_set = |v: &Option<serde_yaml::Value>| match v {
-        None | Some(serde_yaml::Value::Null) => false,
-        Some(serde_yaml::Value::Sequence(s)) => !s.is_empty(),
-        Some(serde_yaml::Value::Mapping(m)) => !m.is_empty(),
-        Some(_) => true,
+    let secret = |s: &Option<secrecy::SecretString>| {
+        s.as_ref()
+            .map(|s| s.expose_secret().to_owned())
+            .filter(|s| !s.is_empty())
     };
-    if is_set(&u.exec) {
+    if u.exec.is_some() {
         return Err(unsupported("an exec plugin (exec)"));
     }
-    if is_set(&u.auth_provider) {
+    if u.auth_provider.is_some() {
         return Err(unsupported("an auth-provider"));
     }
-    if non_empty(&u.username).is_some() || non_empty(&u.password).is_some() {
+    if non_empty(&u.username).is_some() || secret(&u.password).is_some() {
         return Err(unsupported("basic authentication (username/password)"));
     }
-    if non_empty(&u.as_user).is_some()
-        || non_empty(&u.as_uid).is_some()
-        || is_set(&u.as_groups)
-        || is_set(&u.as_user_extra)
+    if non_empty(&u.impersonate).is_some()
+        || non_empty(&u.impersonate_uid).is_some()
+        || u.impersonate_groups.as_ref().is_some_and(|g| !g.is_empty())
+        || u.impersonate_user_extra.as_ref().is_some_and(|e| !e.is_empty())
     {
         return Err(unsupported(
             "impersonation (as, as-uid, as-groups, as-user-extra)",
@@ -516,16 +461,17 @@ fn credential(name: &str, user: &Sourced<RawUser>) -> Result<ApiCredential, Kube
     let owner = format!("user {name:?}");
     let cert = data_or_file(
         file,
-        &u.client_certificate_data,
+        u.client_certificate_data.as_deref(),
         &u.client_certificate,
         "client-certificate",
         &owner,
     )?;
-    let key = data_or_file(file, &u.client_key_data, &u.client_key, "client-key", &owner)?;
-    let token = match (non_empty(&u.token_file), non_empty(&u.token)) {
+    let key_data = secret(&u.client_key_data);
+    let key = data_or_file(file, key_data.as_deref(), &u.client_key, "client-key", &owner)?;
+    let token = match (non_empty(&u.token_file), secret(&u.token)) {
         // client-go: the file, when readable, takes precedence over the inline token.
         (Some(path), _) => {
-            let path = relative_to(file, path);
+            let path = PathBuf::from(path);
             if let Err(e) = std::fs::File::open(&path) {
                 return Err(invalid(format!(
                     "{owner}: cannot read tokenFile {}: {e}",
@@ -534,7 +480,7 @@ fn credential(name: &str, user: &Sourced<RawUser>) -> Result<ApiCredential, Kube
             }
             Some(ApiCredential::TokenFile(path))
         }
-        (None, Some(token)) => Some(ApiCredential::Token(token.to_owned())),
+        (None, Some(token)) => Some(ApiCredential::Token(token)),
         (None, None) => None,
     };
     match (cert, key, token) {
@@ -927,6 +873,35 @@ mod tests {
             load_with(None, &env, dir.path()),
             Err(KubeconfigError::NotFound)
         ));
+    }
+
+    #[test]
+    fn home_kube_config_comes_after_in_cluster() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        write(
+            &home,
+            ".kube/config",
+            &kubeconfig("https://home.example", "", "    token: t\n"),
+        );
+        let home_env = home.clone();
+        let env = move |name: &str| (name == "HOME").then(|| home_env.clone().into_os_string());
+        let access = load_with(None, &env, dir.path()).unwrap();
+        assert_eq!(access.server.host, "home.example");
+        assert_eq!(
+            access.source,
+            format!("kubeconfig {} (context ctx)", home.join(".kube/config").display())
+        );
+        // In a pod, the service account wins over a home kubeconfig.
+        write(dir.path(), "token", "sa-token");
+        let home_env = home;
+        let env = move |name: &str| match name {
+            "HOME" => Some(home_env.clone().into_os_string()),
+            "KUBERNETES_SERVICE_HOST" => Some("10.0.0.1".into()),
+            "KUBERNETES_SERVICE_PORT" => Some("443".into()),
+            _ => None,
+        };
+        assert_eq!(load_with(None, &env, dir.path()).unwrap().source, "in-cluster");
     }
 
     #[test]
