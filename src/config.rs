@@ -8,7 +8,7 @@ use capsule_proxy_dataplane::config::FilterConfig;
 use capsule_proxy_dataplane::{
     AuthConfig, AuthMethod, ClientTimeouts, DataplaneConfig, DriverChoice, ServingTls, UpstreamConfig,
 };
-use capsule_proxy_policy::CidrSet;
+use capsule_proxy_policy::{ApiCredential, CidrSet};
 
 use capsule_proxy_control::{ClusterConnection, ControlOptions, IdentityCacheConfig};
 
@@ -156,7 +156,13 @@ pub fn cluster_connection(access: &ClusterAccess) -> ClusterConnection {
         ca_pem: access.ca_pem.clone(),
         insecure_skip_verify: access.insecure_skip_tls_verify,
         tls_server_name: access.tls_server_name.clone(),
-        credential: access.credential.clone(),
+        // With an exec plugin, kube-rs runs it for the control plane's client (and refreshes its token).
+        credential: if access.exec.is_some() {
+            ApiCredential::None
+        } else {
+            access.credential.clone()
+        },
+        exec: access.exec.clone(),
     }
 }
 

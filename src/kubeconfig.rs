@@ -6,8 +6,8 @@
 //!
 //! Everything except a token file is read once, here: a bad certificate path fails at start-up, not on the first
 //! request. Token files (the service-account token is rotated by the kubelet) are re-read by the data plane.
-//! Only static credentials are supported; exec plugins, auth providers, basic auth and `proxy-url` are refused
-//! with an error that says so.
+//! Static credentials and exec credential plugins (run by [`crate::exec_credential`]) are supported; auth
+//! providers, basic auth, impersonation and `proxy-url` are refused with an error that says so.
 
 use capsule_proxy_policy::ApiCredential;
 use std::ffi::OsString;
@@ -15,14 +15,14 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use kube::config::{AuthInfo, Cluster, Kubeconfig};
+use kube::config::{AuthInfo, Cluster, ExecConfig, ExecInteractiveMode, Kubeconfig};
 use secrecy::ExposeSecret as _;
 
 /// Directory of the service-account files mounted into every pod.
 const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 /// Where kube-apiserver is and how to authenticate to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ClusterAccess {
     /// The API server's URL.
     pub server: ServerUrl,
@@ -34,6 +34,8 @@ pub struct ClusterAccess {
     pub insecure_skip_tls_verify: bool,
     /// The proxy's own credential.
     pub credential: ApiCredential,
+    /// The exec credential plugin that gives the proxy its token (then `credential` is `None` until it ran).
+    pub exec: Option<ExecConfig>,
     /// Where this came from, for logs: `kubeconfig /path (context x)` or `in-cluster`.
     pub source: String,
 }
@@ -217,6 +219,7 @@ fn in_cluster(
         ca_pem,
         insecure_skip_tls_verify: false,
         credential: ApiCredential::TokenFile(token),
+        exec: None,
         source: "in-cluster".to_owned(),
     }))
 }
@@ -327,8 +330,8 @@ impl Merged {
             item: cluster.cluster.clone().unwrap_or_default(),
         };
         let mut access = cluster_access(cluster_name, &cluster)?;
-        access.credential = match context.user.as_deref().filter(|u| !u.is_empty()) {
-            None => ApiCredential::None,
+        (access.credential, access.exec) = match context.user.as_deref().filter(|u| !u.is_empty()) {
+            None => (ApiCredential::None, None),
             Some(user_name) => {
                 let user = config
                     .auth_infos
@@ -420,11 +423,16 @@ fn cluster_access(name: &str, cluster: &Sourced<'_, Cluster>) -> Result<ClusterA
         ca_pem,
         insecure_skip_tls_verify: insecure,
         credential: ApiCredential::None,
+        exec: None,
         source: String::new(),
     })
 }
 
-fn credential(name: &str, user: &Sourced<'_, AuthInfo>) -> Result<ApiCredential, KubeconfigError> {
+/// The user's credential: a static one, or an exec plugin (run later, by [`crate::exec_credential`]).
+fn credential(
+    name: &str,
+    user: &Sourced<'_, AuthInfo>,
+) -> Result<(ApiCredential, Option<ExecConfig>), KubeconfigError> {
     let Sourced { file, item: u } = user;
     let unsupported = |what| KubeconfigError::Unsupported {
         file: file.display().to_string(),
@@ -440,8 +448,26 @@ fn credential(name: &str, user: &Sourced<'_, AuthInfo>) -> Result<ApiCredential,
             .map(|s| s.expose_secret().to_owned())
             .filter(|s| !s.is_empty())
     };
-    if u.exec.is_some() {
-        return Err(unsupported("an exec plugin (exec)"));
+    if let Some(exec) = &u.exec {
+        if exec.interactive_mode == Some(ExecInteractiveMode::Always) {
+            return Err(unsupported(
+                "an exec plugin that needs a terminal (interactiveMode: Always)",
+            ));
+        }
+        if exec.command.as_deref().is_none_or(str::is_empty) {
+            return Err(invalid(format!("user {name:?}: exec has no command")));
+        }
+        let others = [
+            secret(&u.token).is_some(),
+            non_empty(&u.token_file).is_some(),
+            u.client_certificate_data.is_some() || non_empty(&u.client_certificate).is_some(),
+        ];
+        if others.contains(&true) {
+            return Err(invalid(format!(
+                "user {name:?} has both an exec plugin and a token or client certificate; the proxy uses exactly \
+                 one credential"
+            )));
+        }
     }
     if u.auth_provider.is_some() {
         return Err(unsupported("an auth-provider"));
@@ -483,7 +509,10 @@ fn credential(name: &str, user: &Sourced<'_, AuthInfo>) -> Result<ApiCredential,
         (None, Some(token)) => Some(ApiCredential::Token(token)),
         (None, None) => None,
     };
-    match (cert, key, token) {
+    if let Some(exec) = &u.exec {
+        return Ok((ApiCredential::None, Some(exec.clone())));
+    }
+    let credential = match (cert, key, token) {
         (None, None, None) => Ok(ApiCredential::None),
         (None, None, Some(token)) => Ok(token),
         (Some(cert_pem), Some(key_pem), None) => Ok(ApiCredential::ClientCert { cert_pem, key_pem }),
@@ -496,7 +525,8 @@ fn credential(name: &str, user: &Sourced<'_, AuthInfo>) -> Result<ApiCredential,
         (None, Some(_), _) => Err(invalid(format!(
             "{owner} has a client-key but no client-certificate"
         ))),
-    }
+    };
+    credential.map(|c| (c, None))
 }
 
 // === impl ServerUrl ===
@@ -933,19 +963,28 @@ mod tests {
 
     #[test]
     fn unsupported_user_methods() {
+        // An exec plugin is the proxy's credential, run later (exec_credential); a static one beside it is refused.
         let exec = "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: aws\n";
-        let err = load_file(&kubeconfig("https://k", "", exec)).unwrap_err();
-        assert!(matches!(
-            err,
-            KubeconfigError::Unsupported {
-                what: "an exec plugin (exec)",
-                ..
-            }
-        ));
+        let access = load_file(&kubeconfig("https://k", "", exec)).unwrap();
+        assert_eq!(access.exec.and_then(|e| e.command).as_deref(), Some("aws"));
+        assert_eq!(access.credential, ApiCredential::None);
+        let err = error(&kubeconfig("https://k", "", &format!("{exec}    token: t\n")));
+        assert!(err.contains("has both an exec plugin and a token"), "{err}");
+        let interactive = format!("{exec}      interactiveMode: Always\n");
+        let err = load_file(&kubeconfig("https://k", "", &interactive)).unwrap_err();
         assert!(
-            err.to_string().contains(
-                "user \"u\" uses an exec plugin (exec), which is not supported for the proxy's own credentials"
+            matches!(
+                err,
+                KubeconfigError::Unsupported {
+                    what: "an exec plugin that needs a terminal (interactiveMode: Always)",
+                    ..
+                }
             ),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("which is not supported for the proxy's own credentials"),
             "{err}"
         );
         for (user, what) in [

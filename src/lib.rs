@@ -11,6 +11,7 @@ pub mod config;
 pub mod crds_command;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod exec_credential;
 pub mod feature_gates;
 pub mod kubeconfig;
 pub mod logging;

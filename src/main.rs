@@ -11,9 +11,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use capsule_proxy::cli::{self, Args, Command, DemoArgs};
 use capsule_proxy::signals::{self, SignalActions};
-use capsule_proxy::{config, crds_command, kubeconfig, logging, metrics};
+use capsule_proxy::{config, crds_command, exec_credential, kubeconfig, logging, metrics};
 use capsule_proxy_control::Control;
 use capsule_proxy_dataplane::{CoreUpdate, Dataplane};
+use capsule_proxy_policy::ApiCredential;
 use capsule_proxy_policy::review::Reviewer;
 use clap::Parser;
 
@@ -61,10 +62,27 @@ fn run(args: &Args) -> anyhow::Result<()> {
     for flag in args.ignored_noop_flags() {
         tracing::warn!("{flag} is accepted for compatibility and has no effect");
     }
-    let access = kubeconfig::load(args.kubeconfig.as_deref())?;
+    let mut access = kubeconfig::load(args.kubeconfig.as_deref())?;
+    // An exec credential plugin gives the cores their first token now, and new ones before each expires.
+    let exec_token = access
+        .exec
+        .as_ref()
+        .map(|exec| exec_credential::run(exec, exec_credential::PLUGIN_TIMEOUT))
+        .transpose()?;
+    if let Some(token) = &exec_token {
+        tracing::info!(expires = ?token.expires, "exec credential obtained");
+        access.credential = ApiCredential::Token(token.token.clone());
+    }
     let config = config::dataplane_config(args, &access)?;
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     let dataplane = Dataplane::start(config).context("starting the data plane")?;
+    if let (Some(exec), Some(token)) = (access.exec.clone(), exec_token) {
+        let cores = dataplane.broadcast();
+        exec_credential::spawn_refresher(exec, token, move |token| {
+            cores.send(&CoreUpdate::UpstreamToken(token));
+        })
+        .context("starting the exec credential refresher")?;
+    }
     let cores = dataplane.broadcast();
     let control = Arc::new(
         Control::start(

@@ -42,6 +42,9 @@ pub struct ClusterConnection {
     pub tls_server_name: Option<String>,
     /// The proxy's credential.
     pub credential: ApiCredential,
+    /// An exec credential plugin to authenticate with instead of `credential`; kube-rs runs it and refreshes the
+    /// token before it expires.
+    pub exec: Option<kube::config::ExecConfig>,
 }
 
 impl std::fmt::Debug for ClusterConnection {
@@ -188,7 +191,10 @@ impl Control {
 }
 
 async fn client(connection: &ClusterConnection) -> Result<Client, ControlError> {
-    let mut auth = AuthInfo::default();
+    let mut auth = AuthInfo {
+        exec: connection.exec.clone(),
+        ..AuthInfo::default()
+    };
     match &connection.credential {
         ApiCredential::None => {}
         ApiCredential::Token(token) => auth.token = Some(token.clone().into()),

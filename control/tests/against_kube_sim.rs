@@ -41,6 +41,7 @@ async fn setup(latency: Option<Duration>) -> Setup {
         insecure_skip_verify: false,
         tls_server_name: None,
         credential: ApiCredential::Token("capsule-proxy-token".into()),
+        exec: None,
     };
     let (tx, snapshots) = std::sync::mpsc::channel();
     let control = Control::start(

@@ -47,6 +47,7 @@ async fn object_reads_ask_for_the_exact_name() {
             insecure_skip_verify: false,
             tls_server_name: None,
             credential: ApiCredential::Token("capsule-proxy-token".into()),
+            exec: None,
         },
         ControlOptions {
             probe_addr: None,
