@@ -167,16 +167,6 @@ impl Requirement {
         }
     }
 
-    /// The label key.
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
-    /// The operator.
-    pub fn operator(&self) -> Operator {
-        self.operator
-    }
-
     /// The values, sorted and deduplicated.
     pub fn values(&self) -> &[String] {
         &self.values
