@@ -85,6 +85,31 @@ pub enum DriverChoice {
     Legacy,
 }
 
+/// The I/O driver the cores run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Driver {
+    /// io_uring.
+    IoUring,
+    /// epoll (monoio's legacy driver).
+    Legacy,
+}
+
+impl Driver {
+    /// The name used in logs and start-up output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::IoUring => "io_uring",
+            Self::Legacy => "epoll",
+        }
+    }
+}
+
+impl std::fmt::Display for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The listener's TLS settings.
 #[derive(Debug, Clone)]
 pub struct ServingTls {

@@ -195,13 +195,13 @@ impl Pool {
         }
     }
 
-    /// Idle connections kept: live ones, as of the last look (at most [`REAP_INTERVAL`] ago).
+    /// Idle connections kept: live ones, as of the last look (at most `REAP_INTERVAL` (1 s) ago).
     pub fn idle_count(&self) -> usize {
         self.idle.borrow().len()
     }
 
     /// Lets go of idle connections that aged out or that the server closed; at most once per
-    /// [`REAP_INTERVAL`] (callers may ask more often).
+    /// `REAP_INTERVAL` (callers may ask more often).
     pub fn reap(&self) {
         let now = Instant::now();
         if now.duration_since(self.last_reap.get()) < REAP_INTERVAL {

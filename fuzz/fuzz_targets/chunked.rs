@@ -7,7 +7,7 @@
 #![no_main]
 
 use capsule_proxy_dataplane::codec::{ChunkedScanner, CodecError, Limits, Scan};
-use capsule_proxy_dataplane::rewrite::dechunk;
+use capsule_proxy_dataplane::phase6_response::rewrite::dechunk;
 use capsule_proxy_fuzz::knobs::{Knobs, Xorshift};
 use capsule_proxy_fuzz::naive_chunked::{Decoded, decode};
 use libfuzzer_sys::fuzz_target;

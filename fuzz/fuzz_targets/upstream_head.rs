@@ -19,7 +19,7 @@ use std::net::IpAddr;
 use capsule_proxy_dataplane::codec::{
     BodyFraming, Limits, MAX_HEADERS_CAP, Parsed, RequestHead, is_nominable, parse_request_head,
 };
-use capsule_proxy_dataplane::forward_head::{
+use capsule_proxy_dataplane::phase5_forward_head::{
     ForwardIdentity, Impersonated, UpstreamAuth, write_upstream_head,
 };
 use capsule_proxy_fuzz::fields::{FieldTable, HOP_BY_HOP, connection_tokens, is_writable_value, table};

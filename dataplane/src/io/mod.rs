@@ -1,10 +1,14 @@
-//! Connection I/O: a reusable buffer for completion-based reads, TLS driven through rustls's sans-I/O API,
-//! and a `Stream` that is either.
+//! Connection I/O: a reusable buffer for completion-based reads, TLS driven through rustls's sans-I/O API, a
+//! `Stream` that is either, message bodies moved as they arrive, and the stop flag a relay waits on.
 
+pub mod body;
 pub mod buffer;
+pub mod stop;
 pub mod stream;
 pub mod tls;
 
+pub use body::{BodyRelay, BodySink, RelayError, RunEnd};
 pub use buffer::IoBuffer;
+pub use stop::StopSignal;
 pub use stream::{ReadHalf, Stream, WriteHalf};
 pub use tls::TlsConn;

@@ -3,7 +3,7 @@
 
 use std::io;
 
-use crate::runtime::Driver;
+use crate::config::Driver;
 use crate::upstream::ConnectError;
 
 /// An open-ended relay.

@@ -4,8 +4,7 @@
 use std::io;
 
 use crate::codec::{BodyFraming, CodecError, Limits};
-use crate::io::{IoBuffer, Stream};
-use crate::relay::{BodyRelay, BodySink, RelayError};
+use crate::io::{BodyRelay, BodySink, IoBuffer, RelayError, Stream};
 
 /// Why a body could not be read whole.
 #[derive(Debug, thiserror::Error)]

@@ -1,15 +1,12 @@
-//! Moving message bodies and upgraded streams between a client and the apiserver, as they arrive.
+//! Moving one message body from a source connection to a sink as it arrives, whatever its framing: the request
+//! body on its way to the API server, a response body on its way to the client, a body read whole.
 
 use std::io;
 use std::pin::pin;
 use std::time::Duration;
 
-use monoio::io::{CancelHandle, Canceller};
-
+use super::{IoBuffer, StopSignal, Stream, WriteHalf};
 use crate::codec::{BodyFraming, ChunkedScanner, CodecError, Limits};
-use crate::io::{IoBuffer, ReadHalf, Stream, WriteHalf};
-use crate::metrics::{CoreMetrics, Counted, Direction};
-use crate::watch_end::StopSignal;
 
 /// Where a body is written: a whole connection or the write half of a split one.
 #[allow(async_fn_in_trait)] // the data plane is thread-per-core: its futures never need to be `Send`
@@ -64,7 +61,7 @@ pub enum BodyRelay {
 }
 
 impl BodyRelay {
-    /// The relay for a body framed as `framing` (a tunnel has no body: it is relayed by [`tunnel`]).
+    /// The relay for a body framed as `framing` (a tunnel has no body: it is relayed by `phase7_relay::tunnel`).
     pub fn new(framing: BodyFraming, limits: &Limits) -> Self {
         match framing {
             BodyFraming::ContentLength(0) | BodyFraming::None | BodyFraming::Tunnel => Self::Done,
@@ -123,18 +120,6 @@ impl BodyRelay {
     ) -> Result<(), RelayError> {
         self.relay(src, buf, dst, None, idle).await.map(|_| ())
     }
-}
-
-/// How a relay that watched the client ended.
-#[derive(Debug)]
-pub enum WatchedRelay {
-    /// The body was relayed (or failed) as [`BodyRelay::run`] reports.
-    Relayed(Result<(), RelayError>),
-    /// The client closed its connection first; the relay was abandoned.
-    ClientGone,
-    /// The stop signal was set and the relay stopped between two chunks (or in an until-close body): the
-    /// upstream connection is mid-body and must be dropped.
-    Stopped,
 }
 
 /// How [`BodyRelay::run_until`] ended.
@@ -214,109 +199,6 @@ impl BodyRelay {
                 Ok(_) => {}
                 Err(e) => return Err(RelayError::Read(e)),
             }
-        }
-    }
-}
-
-/// Relays a response body of open-ended length (watches, `logs -f`) from `upstream` to `client` while
-/// watching the client: when it closes, the relay stops at once — releasing the apiserver's watch — instead of
-/// at the next event. Bytes the client sends meanwhile (a pipelined request) stay in `client_buf`.
-///
-/// `client` is split for the duration and joined again before returning. What is written to it is counted in
-/// `metrics`.
-pub async fn relay_watching_client(
-    body: &mut BodyRelay,
-    upstream: &mut Stream,
-    upstream_buf: &mut IoBuffer,
-    client: &mut Stream,
-    client_buf: &mut IoBuffer,
-    stop: &StopSignal,
-    metrics: &CoreMetrics,
-) -> WatchedRelay {
-    let (mut client_read, mut client_write) = std::mem::replace(client, Stream::Detached).into_split();
-    let canceller = Canceller::new();
-    let outcome = {
-        let mut sink = Counted::new(&mut client_write, metrics, Direction::UpstreamToClient);
-        let mut relay = pin!(body.run_until(upstream, upstream_buf, &mut sink, stop));
-        let mut watch = pin!(watch_for_close(&mut client_read, client_buf, canceller.handle()));
-        let finished = |result: Result<RunEnd, RelayError>| match result {
-            Ok(RunEnd::Done) => WatchedRelay::Relayed(Ok(())),
-            Ok(RunEnd::Stopped) => WatchedRelay::Stopped,
-            Err(e) => WatchedRelay::Relayed(Err(e)),
-        };
-        let outcome = monoio::select! {
-            result = relay.as_mut() => Some(finished(result)),
-            closed = watch.as_mut() => closed.then_some(WatchedRelay::ClientGone),
-        };
-        match outcome {
-            // The relay finished first: cancel the client read and let it complete, so no byte is lost.
-            Some(WatchedRelay::ClientGone) => WatchedRelay::ClientGone,
-            Some(done) => {
-                let _canceller = canceller.cancel();
-                let _ = watch.await;
-                done
-            }
-            // The client sent bytes (kept for the next request): stop watching, finish the relay.
-            None => finished(relay.await),
-        }
-    };
-    match Stream::reunite(client_read, client_write) {
-        Ok(stream) => *client = stream,
-        Err(e) => tracing::warn!(error = %e, "cannot rejoin a client connection"),
-    }
-    outcome
-}
-
-/// `ECANCELED` (Linux), what a cancelled io_uring read ends with.
-const ECANCELED: i32 = 125;
-
-/// Waits for the client to close (`true`) or to send bytes / be cancelled (`false`).
-async fn watch_for_close(read: &mut ReadHalf, buf: &mut IoBuffer, cancel: CancelHandle) -> bool {
-    if buf.is_full() {
-        return false;
-    }
-    match read.read_cancelable(buf, cancel).await {
-        Ok(0) => true,
-        Ok(_) => false,
-        // The relay finished first and cancelled the read.
-        Err(e) if e.raw_os_error() == Some(ECANCELED) => false,
-        Err(_) => true,
-    }
-}
-
-/// Relays an upgraded connection (`101 Switching Protocols`) in both directions until both sides are done.
-///
-/// Bytes already buffered on either side go first. Each direction half-closes its destination when its
-/// source ends, so the peer sees the end of the stream and closes its side in turn. What is relayed is counted
-/// in `metrics`.
-pub async fn tunnel(
-    client: Stream,
-    mut client_buf: IoBuffer,
-    upstream: Stream,
-    mut upstream_buf: IoBuffer,
-    metrics: &CoreMetrics,
-) {
-    let (mut client_read, mut client_write) = client.into_split();
-    let (mut upstream_read, mut upstream_write) = upstream.into_split();
-    let mut to_upstream = Counted::new(&mut upstream_write, metrics, Direction::ClientToUpstream);
-    let mut to_client = Counted::new(&mut client_write, metrics, Direction::UpstreamToClient);
-    monoio::join!(
-        pump(&mut client_read, &mut client_buf, &mut to_upstream),
-        pump(&mut upstream_read, &mut upstream_buf, &mut to_client),
-    );
-}
-
-async fn pump(src: &mut ReadHalf, buf: &mut IoBuffer, dst: &mut Counted<'_, WriteHalf>) {
-    loop {
-        if !buf.is_empty() && dst.write_buffered(buf, buf.len()).await.is_err() {
-            return;
-        }
-        match src.read(buf).await {
-            Ok(0) | Err(_) => {
-                let _ = dst.inner().shutdown().await;
-                return;
-            }
-            Ok(_) => {}
         }
     }
 }

@@ -11,12 +11,13 @@ use std::time::Duration;
 
 use capsule_proxy_policy::CidrSet;
 
+use super::accept_loop;
 use crate::codec::Limits;
+use crate::config::Driver;
 use crate::config::{AuthConfig, AuthMethod, ClientTimeouts, FilterConfig};
-use crate::core::{Core, Settings};
+use crate::context::Settings;
 use crate::metrics::{CoreMetrics, RouteLabel};
-use crate::runtime::Driver;
-use crate::serve::accept_loop;
+use crate::runtime::core::Core;
 use crate::upstream::Pool;
 
 /// Deadline of every blocking step of the client and upstream threads.

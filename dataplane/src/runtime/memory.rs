@@ -3,7 +3,7 @@
 //! Every connection holds read and TLS buffers while it is open. glibc's `malloc` keeps what they free in its
 //! arenas: measured with `perf/burst-memory.sh`, 2,000 TLS connections at once left the proxy at 184 MB of RSS
 //! after every one of them had closed (21 MB once `malloc_trim` ran; 16 MB before the burst). A core that sees
-//! its connections (client ones and pooled upstream ones) fall by [`FALL`] and by half asks the allocator to
+//! its connections (client ones and pooled upstream ones) fall by `FALL` and by half asks the allocator to
 //! return its free pages. This runs on the core's update tick, never on the request path, and only after such a
 //! fall.
 
@@ -34,7 +34,7 @@ impl Default for BurstTrim {
 
 impl BurstTrim {
     /// Takes the core's connections at `now`; returns whether the allocator was asked to give memory back: when
-    /// at least [`FALL`] connections and half of the high mark have gone, at most once per [`SPACING`].
+    /// at least `FALL` connections and half of the high mark have gone, at most once per `SPACING`.
     pub fn observe(&self, connections: u64, now: Instant) -> bool {
         let high = self.high.get().max(connections);
         self.high.set(high);

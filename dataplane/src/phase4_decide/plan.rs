@@ -5,7 +5,7 @@ use std::sync::Arc;
 use capsule_proxy_policy::model::ClusterResourceRule;
 use capsule_proxy_policy::snapshot::Snapshot;
 
-use crate::watch_end::StreamTicket;
+use crate::context::StreamTicket;
 
 /// How the response to a forwarded request is handled.
 #[derive(Debug, Default)]
@@ -14,7 +14,7 @@ pub enum ResponsePlan {
     #[default]
     Relay,
     /// A GET of a named namespaced object: a 403 becomes a 404 when the namespace does not exist (the path is in
-    /// [`crate::serve::ClientConn`]'s gate path).
+    /// [`crate::client::ClientConn`]'s gate path).
     NamespaceGate,
     /// A SelfSubjectAccessReview or SelfSubjectRulesReview: read whole, rewritten, answered as JSON.
     SelfReview(SelfReviewPlan),

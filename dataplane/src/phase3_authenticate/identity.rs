@@ -5,8 +5,6 @@
 //! no waker crosses threads. Token answers are kept per core for a short while, so a busy caller costs one
 //! cross-thread question per few seconds, not one per request.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,31 +13,15 @@ use capsule_proxy_policy::snapshot::SERVICE_ACCOUNT_PREFIX;
 use capsule_proxy_policy::{CallerIdentity, bearer_from_authorization, bearer_from_websocket_protocols};
 use sha2::{Digest, Sha256};
 
-use crate::auth::Caller;
+use super::credential::Caller;
 use crate::codec::RequestHead;
 use crate::config::FilterConfig;
+use crate::context::{Identity, TokenCache};
 
 /// First pause between two polls of a pending answer; doubled up to [`MAX_POLL`].
 const FIRST_POLL: Duration = Duration::from_micros(250);
 /// Longest pause between two polls of a pending answer.
 const MAX_POLL: Duration = Duration::from_millis(8);
-/// Most token answers a core keeps.
-const MAX_TOKENS: usize = 4096;
-
-/// The identity a request is decided for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    /// The user name.
-    pub user: String,
-    /// The groups.
-    pub groups: Vec<String>,
-    /// `Impersonate-Uid`, when reviewed and allowed.
-    pub uid: Option<String>,
-    /// `Impersonate-Extra-*`, when reviewed and allowed.
-    pub extra: Vec<(String, Vec<String>)>,
-    /// Whether it comes from the caller's `Impersonate-*` headers (reviewed), rather than the credential.
-    pub impersonated: bool,
-}
 
 /// Why no identity could be established; each maps to one `Status` answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,35 +46,6 @@ impl IdentityError {
             Self::Forbidden(_) => 403,
             Self::Unavailable(_) => 503,
         }
-    }
-}
-
-/// A token answer: the identity, or why the token is not valid.
-type TokenAnswer = Result<Arc<TokenIdentity>, String>;
-
-/// A core's recent token answers, keyed by the token's SHA-256.
-#[derive(Debug, Default)]
-pub struct TokenCache {
-    entries: RefCell<HashMap<[u8; 32], (TokenAnswer, Instant)>>,
-}
-
-impl TokenCache {
-    fn get(&self, key: &[u8; 32], now: Instant) -> Option<TokenAnswer> {
-        let entries = self.entries.borrow();
-        let (answer, expires) = entries.get(key)?;
-        (*expires > now).then(|| answer.clone())
-    }
-
-    fn insert(&self, key: [u8; 32], answer: TokenAnswer, expires: Instant) {
-        let mut entries = self.entries.borrow_mut();
-        if entries.len() >= MAX_TOKENS {
-            let now = Instant::now();
-            entries.retain(|_, (_, expires)| *expires > now);
-            if entries.len() >= MAX_TOKENS {
-                entries.clear();
-            }
-        }
-        entries.insert(key, (answer, expires));
     }
 }
 

@@ -4,8 +4,8 @@
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use crate::auth::is_impersonation_header;
 use crate::codec::{CodecError, FramingFields, HopByHop, RequestHead, write_request_head};
+use crate::phase3_authenticate::is_impersonation_header;
 
 /// Who the apiserver sees a forwarded request as.
 #[derive(Debug, Clone, Copy)]

@@ -12,8 +12,8 @@ use capsule_proxy_policy::discovery::ApiResources;
 use capsule_proxy_policy::review::ObjectLookup;
 use capsule_proxy_policy::route::{Gates, Route, classify};
 
-use crate::core::Core;
-use crate::identity::wait_for;
+use crate::context::RequestContext;
+use crate::phase3_authenticate::wait_for;
 
 /// The namespace of the named namespaced object `path` points at (the router's shape for the gate), and the
 /// 404 message kube-apiserver would give for that object.
@@ -30,16 +30,16 @@ pub fn gated_object(path: &str) -> Option<(&str, String)> {
 }
 
 /// The 404 message for a 403 to `path`, when its namespace does not exist.
-pub async fn masked(core: &Core, path: &str) -> Option<String> {
+pub async fn masked(cx: &RequestContext<'_>, path: &str) -> Option<String> {
     let (namespace, message) = gated_object(path)?;
-    let snapshot = core.snapshot.borrow().clone()?;
+    let snapshot = cx.snapshot()?;
     if !snapshot.cluster_objects().is_listed(ObjectKind::Namespaces)
         || snapshot.namespace(namespace).is_some()
     {
         return None;
     }
-    let reviewer = core.reviewer.borrow().clone()?;
-    let deadline = Instant::now() + core.settings.filter.review_timeout;
+    let reviewer = cx.reviewer()?;
+    let deadline = Instant::now() + cx.settings.filter.review_timeout;
     let lookup = reviewer.object_labels(&format!("/api/v1/namespaces/{namespace}"));
     match wait_for(lookup, deadline).await {
         Ok(ObjectLookup::NotFound) => Some(message),

@@ -14,14 +14,12 @@ use capsule_proxy_policy::snapshot::Snapshot;
 use crossbeam_channel::{Receiver, Sender};
 use rustls::ServerConfig;
 
-use crate::codec::Limits;
-use crate::config::{AuthConfig, AuthMethod, ClientTimeouts, FilterConfig};
-use crate::decide::watch_still_valid;
-use crate::identity::TokenCache;
-use crate::memory::BurstTrim;
+use super::memory::BurstTrim;
+use crate::context::{RequestContext, Settings, StreamRegistry, TokenCache};
+use crate::io::StopSignal;
 use crate::metrics::{CoreMetrics, CoreMetricsSnapshot};
+use crate::phase4_decide::watch_still_valid;
 use crate::upstream::Pool;
-use crate::watch_end::{StopSignal, StreamRegistry};
 
 /// How often a core drains its update channel.
 const UPDATE_POLL: Duration = Duration::from_millis(200);
@@ -51,52 +49,6 @@ pub enum CoreUpdate {
     },
     /// A metrics scrape: the core sends a copy of its metrics back.
     Scrape(Sender<CoreMetricsSnapshot>),
-}
-
-/// Settings a core reads on every request; fixed at start.
-#[derive(Debug)]
-pub struct Settings {
-    /// Head limits.
-    pub limits: Limits,
-    /// Client timeouts.
-    pub timeouts: ClientTimeouts,
-    /// Authentication methods and trusted proxies.
-    pub auth: AuthConfig,
-    /// Whether client certificates are authenticated.
-    pub cert_auth: bool,
-    /// Prefix of the apiserver URL's path.
-    pub path_prefix: String,
-    /// How long to wait for the apiserver's response head.
-    pub response_header_timeout: Duration,
-    /// Impersonated requests carry the proxy's bearer token (a token credential, not a client certificate).
-    pub impersonation_needs_token: bool,
-    /// Capsule filtering settings.
-    pub filter: FilterConfig,
-}
-
-impl Settings {
-    /// Settings from the parts of the config a core needs.
-    pub fn new(
-        limits: Limits,
-        timeouts: ClientTimeouts,
-        auth: AuthConfig,
-        path_prefix: String,
-        response_header_timeout: Duration,
-        impersonation_needs_token: bool,
-        filter: FilterConfig,
-    ) -> Self {
-        let cert_auth = auth.methods.contains(&AuthMethod::TlsCertificate);
-        Self {
-            limits,
-            timeouts,
-            auth,
-            cert_auth,
-            path_prefix,
-            response_header_timeout,
-            impersonation_needs_token,
-            filter,
-        }
-    }
 }
 
 /// A core's state.
@@ -134,6 +86,22 @@ impl Core {
     /// Whether the core is shutting down (responses then close their connections).
     pub fn is_draining(&self) -> bool {
         self.draining.get().is_some()
+    }
+
+    /// What a request's phases use of this core.
+    pub fn context(&self) -> RequestContext<'_> {
+        RequestContext {
+            core_id: self.id,
+            settings: &self.settings,
+            proxy_token: &self.token,
+            pool: &self.pool,
+            snapshot: &self.snapshot,
+            reviewer: &self.reviewer,
+            tokens: &self.tokens,
+            metrics: &self.metrics,
+            streams: &self.streams,
+            draining: &self.draining,
+        }
     }
 
     /// Applies one update.

@@ -1,7 +1,6 @@
 //! Starting the data plane: listeners, one thread and monoio runtime per core, and the watcher thread.
 
-use std::io;
-use std::net::{SocketAddr, TcpListener as StdListener, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener as StdListener};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -9,95 +8,23 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
 use monoio::net::TcpListener;
-use socket2::{Domain, Protocol, Socket, Type};
 
 use capsule_proxy_policy::ApiCredential;
 
-use crate::config::{DataplaneConfig, DriverChoice};
-use crate::core::{Core, CoreUpdate, Settings, apply_updates};
-use crate::metrics::{self, CoreMetrics, CoreMetricsSnapshot};
-use crate::serve::accept_loop;
-use crate::tls_config::{self, TlsConfigError};
+use super::broadcast::{CoreBroadcast, Reloader};
+use super::connection::accept_loop;
+use super::core::{Core, CoreUpdate, apply_updates};
+use super::error::StartError;
+use super::sockets::{bind_listeners, resolve};
+use super::watcher::{self, WatchedFiles};
+use crate::config::{DataplaneConfig, Driver, DriverChoice};
+use crate::context::Settings;
+use crate::metrics::{CoreMetrics, CoreMetricsSnapshot};
+use crate::tls_config;
 use crate::upstream::{Pool, UpstreamTls};
-use crate::watcher::{self, WatchedFiles};
 
 /// io_uring submission queue entries per core.
 const URING_ENTRIES: u32 = 1024;
-/// Listen backlog of each core's listener.
-const BACKLOG: i32 = 1024;
-
-/// The I/O driver the cores run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Driver {
-    /// io_uring.
-    IoUring,
-    /// epoll (monoio's legacy driver).
-    Legacy,
-}
-
-impl Driver {
-    /// The name used in logs and start-up output.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::IoUring => "io_uring",
-            Self::Legacy => "epoll",
-        }
-    }
-}
-
-impl std::fmt::Display for Driver {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// Why the data plane did not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    /// A TLS configuration could not be built.
-    #[error(transparent)]
-    Tls(#[from] TlsConfigError),
-    /// Another process listens on the port.
-    #[error("{0} is already in use")]
-    PortInUse(SocketAddr),
-    /// The listener could not be set up.
-    #[error("listening on {addr}: {source}")]
-    Listen {
-        /// The address.
-        addr: SocketAddr,
-        /// The error.
-        source: io::Error,
-    },
-    /// The apiserver's host name did not resolve.
-    #[error("resolving the API server {host}: {reason}")]
-    Resolve {
-        /// The host.
-        host: String,
-        /// What went wrong.
-        reason: String,
-    },
-    /// The proxy's token file could not be read.
-    #[error("reading the token file {path}: {reason}")]
-    Token {
-        /// The file.
-        path: String,
-        /// What went wrong.
-        reason: String,
-    },
-    /// io_uring was required but is not available.
-    #[error(
-        "io_uring is not available (kernel, seccomp profile or io_uring_disabled); use --io-driver=auto or legacy"
-    )]
-    IoUringUnavailable,
-    /// A core failed to start.
-    #[error("core {core}: {reason}")]
-    Core {
-        /// The core index.
-        core: usize,
-        /// What went wrong.
-        reason: String,
-    },
-}
 
 /// The running data plane.
 #[derive(Debug)]
@@ -108,48 +35,6 @@ pub struct Dataplane {
     threads: Vec<JoinHandle<()>>,
     updates: CoreBroadcast,
     reload: Sender<()>,
-}
-
-/// Asks the watcher thread to re-read its files now (cheap to clone, usable from any thread).
-#[derive(Debug, Clone)]
-pub struct Reloader(Sender<()>);
-
-impl Reloader {
-    /// Requests a re-read.
-    pub fn reload(&self) {
-        let _ = self.0.send(());
-    }
-}
-
-impl CoreBroadcast {
-    /// Tells every core to shut down gracefully within `grace`: stop accepting, end streamed responses, finish
-    /// requests in flight, then stop.
-    pub fn shutdown(&self, grace: std::time::Duration) {
-        self.send(&CoreUpdate::Shutdown {
-            deadline: std::time::Instant::now() + grace,
-        });
-    }
-}
-
-/// Sends updates to every core (cheap to clone, usable from any thread).
-#[derive(Debug, Clone)]
-pub struct CoreBroadcast {
-    senders: Vec<Sender<CoreUpdate>>,
-    /// Every core's last metrics answer, used when it does not answer a scrape in time.
-    last_metrics: Arc<std::sync::Mutex<Vec<Option<CoreMetricsSnapshot>>>>,
-}
-
-impl CoreBroadcast {
-    /// Sends `update` to every core; cores apply it between requests.
-    pub fn send(&self, update: &CoreUpdate) {
-        broadcast(&self.senders, update);
-    }
-
-    /// Every core's metrics, summed; a core that does not answer within `timeout` counts with its last answer
-    /// (so counters never go back).
-    pub fn scrape(&self, timeout: std::time::Duration) -> CoreMetricsSnapshot {
-        metrics::scrape(&self.senders, &self.last_metrics, timeout)
-    }
 }
 
 impl Dataplane {
@@ -173,16 +58,7 @@ impl Dataplane {
         } else {
             None
         };
-        let token: Option<Arc<str>> = match &upstream.credential {
-            ApiCredential::Token(token) => Some(Arc::from(token.as_str())),
-            ApiCredential::TokenFile(path) => {
-                Some(watcher::read_token(path).map_err(|reason| StartError::Token {
-                    path: path.display().to_string(),
-                    reason,
-                })?)
-            }
-            ApiCredential::None | ApiCredential::ClientCert { .. } => None,
-        };
+        let token = proxy_token(&upstream.credential)?;
         let impersonation_needs_token = !matches!(upstream.credential, ApiCredential::ClientCert { .. });
         let addrs = resolve(&upstream.host, upstream.port)?;
         let listeners = bind_listeners(config.listen, config.cores.max(1), config.timeouts.stall)?;
@@ -191,13 +67,7 @@ impl Dataplane {
             source,
         })?;
 
-        let uring = monoio::utils::detect_uring();
-        let (driver, driver_fallback) = match (config.driver, uring) {
-            (DriverChoice::Legacy, _) => (Driver::Legacy, false),
-            (DriverChoice::IoUring, false) => return Err(StartError::IoUringUnavailable),
-            (_, true) => (Driver::IoUring, false),
-            (DriverChoice::Auto, false) => (Driver::Legacy, true),
-        };
+        let (driver, driver_fallback) = choose_driver(config.driver)?;
 
         let (ready_tx, ready_rx) = mpsc::channel::<Result<Driver, String>>();
         let mut senders = Vec::with_capacity(listeners.len());
@@ -238,30 +108,9 @@ impl Dataplane {
             threads.push(thread);
         }
         drop(ready_tx);
-        let mut driver = driver;
-        let mut driver_fallback = driver_fallback;
-        for core in 0..threads.len() {
-            match ready_rx.recv() {
-                Ok(Ok(used)) => {
-                    if used != driver {
-                        driver = used;
-                        driver_fallback = true;
-                    }
-                }
-                Ok(Err(reason)) => return Err(StartError::Core { core, reason }),
-                Err(_) => {
-                    return Err(StartError::Core {
-                        core,
-                        reason: "exited during start".into(),
-                    });
-                }
-            }
-        }
+        let (driver, driver_fallback) = wait_ready(&ready_rx, threads.len(), driver, driver_fallback)?;
 
-        let updates = CoreBroadcast {
-            senders: senders.clone(),
-            last_metrics: Arc::default(),
-        };
+        let updates = CoreBroadcast::new(senders.clone());
         let (reload, reload_requests) = crossbeam_channel::unbounded();
         watcher::spawn(
             WatchedFiles {
@@ -327,6 +176,58 @@ impl Dataplane {
             let _ = thread.join();
         }
     }
+}
+
+/// The proxy's bearer token at start: given, or read from its file.
+fn proxy_token(credential: &ApiCredential) -> Result<Option<Arc<str>>, StartError> {
+    Ok(match credential {
+        ApiCredential::Token(token) => Some(Arc::from(token.as_str())),
+        ApiCredential::TokenFile(path) => {
+            Some(watcher::read_token(path).map_err(|reason| StartError::Token {
+                path: path.display().to_string(),
+                reason,
+            })?)
+        }
+        ApiCredential::None | ApiCredential::ClientCert { .. } => None,
+    })
+}
+
+/// The driver the cores start with, and whether it is a fallback from io_uring.
+fn choose_driver(choice: DriverChoice) -> Result<(Driver, bool), StartError> {
+    let uring = monoio::utils::detect_uring();
+    match (choice, uring) {
+        (DriverChoice::Legacy, _) => Ok((Driver::Legacy, false)),
+        (DriverChoice::IoUring, false) => Err(StartError::IoUringUnavailable),
+        (_, true) => Ok((Driver::IoUring, false)),
+        (DriverChoice::Auto, false) => Ok((Driver::Legacy, true)),
+    }
+}
+
+/// Waits until each of `cores` started (or one failed); the driver they run, and whether it is a fallback.
+fn wait_ready(
+    ready: &mpsc::Receiver<Result<Driver, String>>,
+    cores: usize,
+    mut driver: Driver,
+    mut fallback: bool,
+) -> Result<(Driver, bool), StartError> {
+    for core in 0..cores {
+        match ready.recv() {
+            Ok(Ok(used)) => {
+                if used != driver {
+                    driver = used;
+                    fallback = true;
+                }
+            }
+            Ok(Err(reason)) => return Err(StartError::Core { core, reason }),
+            Err(_) => {
+                return Err(StartError::Core {
+                    core,
+                    reason: "exited during start".into(),
+                });
+            }
+        }
+    }
+    Ok((driver, fallback))
 }
 
 /// What a core thread is started with (all `Send`).
@@ -453,73 +354,5 @@ async fn drain(core: &Core) {
             return;
         }
         monoio::time::sleep(DRAIN_POLL).await;
-    }
-}
-
-/// Resolves the apiserver host (an IP needs no lookup).
-pub fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, StartError> {
-    let addrs: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|e| StartError::Resolve {
-            host: host.to_string(),
-            reason: e.to_string(),
-        })?
-        .collect();
-    if addrs.is_empty() {
-        return Err(StartError::Resolve {
-            host: host.to_string(),
-            reason: "no addresses".into(),
-        });
-    }
-    Ok(addrs)
-}
-
-/// Binds one `SO_REUSEPORT` listener per core on `addr`, after checking that no other process holds the port
-/// (with `SO_REUSEPORT`, a second proxy on the same port would silently share its traffic).
-///
-/// `stall` becomes the listeners' `TCP_USER_TIMEOUT`, which accepted connections inherit: data written to a
-/// caller that stays unacknowledged that long — a caller that stopped reading, its window closed — ends the
-/// connection in the kernel, and the write waiting on it fails. No timer per request.
-fn bind_listeners(
-    addr: SocketAddr,
-    cores: usize,
-    stall: Option<std::time::Duration>,
-) -> Result<Vec<StdListener>, StartError> {
-    let listen_err = |source| StartError::Listen { addr, source };
-    if addr.port() != 0 {
-        let probe = new_socket(addr).map_err(listen_err)?;
-        match probe.bind(&addr.into()) {
-            Ok(()) => drop(probe),
-            Err(e) if e.kind() == io::ErrorKind::AddrInUse => return Err(StartError::PortInUse(addr)),
-            Err(source) => return Err(listen_err(source)),
-        }
-    }
-    let mut bound = addr;
-    let mut listeners = Vec::with_capacity(cores);
-    for _ in 0..cores {
-        let socket = new_socket(addr).map_err(listen_err)?;
-        socket.set_reuse_port(true).map_err(listen_err)?;
-        socket.set_tcp_user_timeout(stall).map_err(listen_err)?;
-        socket.bind(&bound.into()).map_err(listen_err)?;
-        socket.listen(BACKLOG).map_err(listen_err)?;
-        socket.set_nonblocking(true).map_err(listen_err)?;
-        let listener: StdListener = socket.into();
-        // Port 0: every other core binds the port the first one got.
-        bound = listener.local_addr().map_err(listen_err)?;
-        listeners.push(listener);
-    }
-    Ok(listeners)
-}
-
-fn new_socket(addr: SocketAddr) -> io::Result<Socket> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_reuse_address(true)?;
-    Ok(socket)
-}
-
-/// Sends `update` to every core.
-pub fn broadcast(senders: &[Sender<CoreUpdate>], update: &CoreUpdate) {
-    for sender in senders {
-        let _ = sender.send(update.clone());
     }
 }

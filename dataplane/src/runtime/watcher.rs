@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
+use super::broadcast::broadcast;
+use super::core::CoreUpdate;
+use super::sockets::resolve;
 use crate::config::ServingTls;
-use crate::core::CoreUpdate;
-use crate::runtime::{broadcast, resolve};
 use crate::tls_config;
 
 /// How often watched files are checked.
