@@ -12,11 +12,9 @@ use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 use regex::Regex;
 
 use crate::feature_gates::{FeatureGateError, FeatureGates};
+use crate::flag_values::parse_go_path;
 
-mod values;
-
-use values::parse_go_path;
-pub use values::{ProbeAddr, parse_duration, parse_go_bool, parse_probe_addr};
+pub use crate::flag_values::{ProbeAddr, parse_duration, parse_go_bool, parse_probe_addr};
 
 /// A way the proxy authenticates its callers, as spelled by `--auth-preferred-types`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Hash)]

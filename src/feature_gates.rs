@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::cli::parse_go_bool;
+use crate::flag_values::parse_go_bool;
 
 /// `ProxyClusterScoped`.
 pub const PROXY_CLUSTER_SCOPED: &str = "ProxyClusterScoped";

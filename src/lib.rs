@@ -13,6 +13,7 @@ pub mod crds_command;
 pub mod demo;
 pub mod exec_credential;
 pub mod feature_gates;
+pub mod flag_values;
 pub mod kubeconfig;
 pub mod logging;
 pub mod metrics;

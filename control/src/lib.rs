@@ -22,6 +22,7 @@ mod backoff;
 pub mod crds;
 pub mod discovery;
 pub mod identity;
+mod index_events;
 pub mod metrics_server;
 mod objects;
 pub mod probes;

@@ -19,7 +19,7 @@ use kube::core::PartialObjectMeta;
 use kube::{Api, Client, ResourceExt};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::runtime::IndexEvent;
+use crate::index_events::IndexEvent;
 use crate::status::ControlStatus;
 use crate::watches::{self, Change, WatchSpec};
 

@@ -9,12 +9,8 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use capsule_proxy_policy::ApiCredential;
-use capsule_proxy_policy::cluster_objects::{ClusterObjectRecord, ObjectKind};
-use capsule_proxy_policy::discovery::ApiResources;
+use capsule_proxy_policy::cluster_objects::ObjectKind;
 use capsule_proxy_policy::index::Index;
-use capsule_proxy_policy::model::{
-    CapsuleConfigurationRecord, GlobalProxySettingsRecord, ProxySettingRecord, TenantRecord,
-};
 use capsule_proxy_policy::review::Reviewer;
 use capsule_proxy_policy::snapshot::Snapshot;
 use kube::config::{
@@ -25,8 +21,9 @@ use tokio::sync::mpsc;
 
 use crate::crds::{CapsuleConfiguration, GlobalProxySettings, ProxySetting, Tenant};
 use crate::identity::{self, IdentityCacheConfig, IdentityClient, IdentityStats};
+use crate::index_events::{GATES, Gates, IndexEvent, apply};
 use crate::status::ControlStatus;
-use crate::watches::{self, Change, WatchSpec};
+use crate::watches::{self, WatchSpec};
 use crate::{discovery, objects, probes, translate};
 
 /// How the control plane reaches kube-apiserver (the proxy's own identity).
@@ -243,27 +240,6 @@ async fn client(connection: &ClusterConnection) -> Result<Client, ControlError> 
     Client::try_from(config).map_err(|e| ControlError::Client(e.to_string()))
 }
 
-/// A change from one of the watches, or a discovery result.
-#[derive(Debug)]
-pub(crate) enum IndexEvent {
-    Objects(ObjectKind, Change<ClusterObjectRecord, String>),
-    Tenants(Box<Change<TenantRecord, String>>),
-    ProxySettings(Change<ProxySettingRecord, (String, String)>),
-    Globals(Change<GlobalProxySettingsRecord, String>),
-    Configuration(Change<CapsuleConfigurationRecord, String>),
-    ApiResources(ApiResources),
-}
-
-/// What the first snapshot waits for: each watch's first list and the first discovery, by index.
-type Gates = [bool; GATES];
-const GATES: usize = 6;
-const TENANTS: usize = 0;
-const PROXY_SETTINGS: usize = 1;
-const GLOBALS: usize = 2;
-const CONFIGURATION: usize = 3;
-const NAMESPACES: usize = 4;
-const DISCOVERY: usize = 5;
-
 /// After a change, wait this long for more before building (a relist arrives as many events).
 const DEBOUNCE: Duration = Duration::from_millis(50);
 
@@ -388,61 +364,4 @@ fn spawn_watch<K, R, Key>(
     Key: Send + 'static,
 {
     tokio::spawn(watches::run(spec, tx.clone(), Arc::clone(status)));
-}
-
-fn apply(index: &mut Index, synced: &mut Gates, event: IndexEvent, configuration_name: &str) {
-    match event {
-        IndexEvent::Objects(kind, change) => match change {
-            Change::Apply(object) => index.apply_object(kind, object),
-            Change::Delete(name) => index.delete_object(kind, &name),
-            Change::Reset(objects) => {
-                index.reset_objects(kind, objects);
-                if kind == ObjectKind::Namespaces {
-                    synced[NAMESPACES] = true;
-                }
-            }
-        },
-        IndexEvent::ApiResources(resources) => {
-            index.set_api_resources(resources);
-            synced[DISCOVERY] = true;
-        }
-        IndexEvent::Tenants(change) => match *change {
-            Change::Apply(record) => index.apply_tenant(record),
-            Change::Delete(name) => index.delete_tenant(&name),
-            Change::Reset(records) => {
-                index.reset_tenants(records);
-                synced[TENANTS] = true;
-            }
-        },
-        IndexEvent::ProxySettings(change) => match change {
-            Change::Apply(record) => index.apply_proxy_setting(record),
-            Change::Delete((namespace, name)) => index.delete_proxy_setting(&namespace, &name),
-            Change::Reset(records) => {
-                index.reset_proxy_settings(records);
-                synced[PROXY_SETTINGS] = true;
-            }
-        },
-        IndexEvent::Globals(change) => match change {
-            Change::Apply(record) => index.apply_global_proxy_settings(record),
-            Change::Delete(name) => index.delete_global_proxy_settings(&name),
-            Change::Reset(records) => {
-                index.reset_global_proxy_settings(records);
-                synced[GLOBALS] = true;
-            }
-        },
-        IndexEvent::Configuration(change) => match change {
-            Change::Apply(record) => index.set_capsule_configuration(Some(record)),
-            Change::Delete(_) => index.set_capsule_configuration(None),
-            Change::Reset(mut records) => {
-                if records.is_empty() && !synced[CONFIGURATION] {
-                    tracing::warn!(
-                        name = configuration_name,
-                        "CapsuleConfiguration not found: no caller is a Capsule user until it exists"
-                    );
-                }
-                index.set_capsule_configuration(records.pop());
-                synced[CONFIGURATION] = true;
-            }
-        },
-    }
 }

@@ -152,7 +152,10 @@ fn is_label(s: &str) -> bool {
 /// `<plural>.<group>`, the group a dotted subdomain, the names valid, the scope known, and there is at least
 /// one version, exactly one of them the storage version.
 pub fn validate(crd: &Value) -> Result<(), ApiError> {
-    let name = crate::store::object_name(crd);
+    let name = crd
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let spec = spec(crd);
     let invalid = |field: &str, message: String| ApiError::invalid(KIND, GROUP, name, field, &message);
     if !is_subdomain(&spec.group) || !spec.group.contains('.') {

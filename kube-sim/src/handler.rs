@@ -6,27 +6,18 @@ use std::sync::Arc;
 
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
-use tokio::sync::watch;
 
 use crate::authn;
 use crate::authz::Attributes;
 use crate::catalog::ServedKinds;
 use crate::cluster::{AuditEntry, Cluster};
+use crate::connection::ConnectionInfo;
 use crate::identity::UserInfo;
 use crate::request::{self, Target};
 use crate::resources;
 use crate::response::{self, Body};
 use crate::status::ApiError;
 use crate::{discovery, openapi};
-
-/// What the server knows about the connection a request came on.
-#[derive(Debug, Clone)]
-pub struct ConnectionInfo {
-    /// (CN, O…) of the verified client certificate, if one was presented.
-    pub client_cert: Option<(String, Vec<String>)>,
-    /// Flips to `true` when the server stops; long-running responses end then.
-    pub stopped: watch::Receiver<bool>,
-}
 
 /// Serves one request. Never fails: errors become `Status` responses.
 pub async fn handle(

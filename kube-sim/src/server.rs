@@ -14,7 +14,8 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use crate::cluster::Cluster;
-use crate::handler::{self, ConnectionInfo};
+use crate::connection::ConnectionInfo;
+use crate::handler;
 
 /// How long a client may take to finish the TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);

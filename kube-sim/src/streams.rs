@@ -14,10 +14,10 @@ use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::cluster::Cluster;
+use crate::connection::ConnectionInfo;
 use crate::faults::WatchFaults;
-use crate::handler::ConnectionInfo;
+use crate::params::Params;
 use crate::request::ResourceRequest;
-use crate::resources::Params;
 use crate::response::{self, Body, Format};
 use crate::status::ApiError;
 use crate::store::{Event, EventType};
