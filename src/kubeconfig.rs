@@ -6,7 +6,7 @@
 //!
 //! Everything except a token file is read once, here: a bad certificate path fails at start-up, not on the first
 //! request. Token files (the service-account token is rotated by the kubelet) are re-read by the data plane.
-//! Static credentials and exec credential plugins (run by [`crate::exec_credential`]) are supported; auth
+//! Static credentials and exec credential plugins (run by `capsule_proxy_control::exec_credential`) are supported; auth
 //! providers, basic auth, impersonation and `proxy-url` are refused with an error that says so.
 
 use capsule_proxy_policy::ApiCredential;
@@ -428,7 +428,7 @@ fn cluster_access(name: &str, cluster: &Sourced<'_, Cluster>) -> Result<ClusterA
     })
 }
 
-/// The user's credential: a static one, or an exec plugin (run later, by [`crate::exec_credential`]).
+/// The user's credential: a static one, or an exec plugin (run later, by `capsule_proxy_control::exec_credential`).
 fn credential(
     name: &str,
     user: &Sourced<'_, AuthInfo>,

@@ -11,7 +11,6 @@ pub mod config;
 pub mod crds_command;
 #[cfg(feature = "demo")]
 pub mod demo;
-pub mod exec_credential;
 pub mod feature_gates;
 pub mod flag_values;
 pub mod kubeconfig;

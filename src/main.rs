@@ -11,8 +11,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use capsule_proxy::cli::{self, Args, Command, DemoArgs};
 use capsule_proxy::signals::{self, SignalActions};
-use capsule_proxy::{config, crds_command, exec_credential, kubeconfig, logging, metrics};
+use capsule_proxy::{config, crds_command, kubeconfig, logging, metrics};
 use capsule_proxy_control::Control;
+use capsule_proxy_control::exec_credential;
 use capsule_proxy_dataplane::{CoreUpdate, Dataplane};
 use capsule_proxy_policy::ApiCredential;
 use capsule_proxy_policy::review::Reviewer;
@@ -76,13 +77,6 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let config = config::dataplane_config(args, &access)?;
     let scheme = if config.tls.is_some() { "https" } else { "http" };
     let dataplane = Dataplane::start(config).context("starting the data plane")?;
-    if let (Some(exec), Some(token)) = (access.exec.clone(), exec_token) {
-        let cores = dataplane.broadcast();
-        exec_credential::spawn_refresher(exec, token, move |token| {
-            cores.send(&CoreUpdate::UpstreamToken(token));
-        })
-        .context("starting the exec credential refresher")?;
-    }
     let cores = dataplane.broadcast();
     let control = Arc::new(
         Control::start(
@@ -95,6 +89,12 @@ fn run(args: &Args) -> anyhow::Result<()> {
     control
         .status()
         .set_readiness_stale_after(config::readiness_stale_after(args));
+    if let (Some(exec), Some(token)) = (access.exec.clone(), exec_token) {
+        let cores = dataplane.broadcast();
+        control.refresh_exec_credential(exec, token, move |token| {
+            cores.send(&CoreUpdate::UpstreamToken(token));
+        });
+    }
     let metrics = metrics_addr
         .map(|addr| metrics::serve(addr, dataplane.broadcast(), Arc::clone(&control)))
         .transpose()

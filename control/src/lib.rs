@@ -21,6 +21,7 @@
 mod backoff;
 pub mod crds;
 pub mod discovery;
+pub mod exec_credential;
 pub mod identity;
 mod index_events;
 pub mod metrics_server;

@@ -14,12 +14,14 @@ use capsule_proxy_policy::index::Index;
 use capsule_proxy_policy::review::Reviewer;
 use capsule_proxy_policy::snapshot::Snapshot;
 use kube::config::{
-    AuthInfo, Cluster, Context, KubeConfigOptions, Kubeconfig, NamedAuthInfo, NamedCluster, NamedContext,
+    AuthInfo, Cluster, Context, ExecConfig, KubeConfigOptions, Kubeconfig, NamedAuthInfo, NamedCluster,
+    NamedContext,
 };
 use kube::{Api, Client, Config, ResourceExt};
 use tokio::sync::mpsc;
 
 use crate::crds::{CapsuleConfiguration, GlobalProxySettings, ProxySetting, Tenant};
+use crate::exec_credential::{self, ExecToken};
 use crate::identity::{self, IdentityCacheConfig, IdentityClient, IdentityStats};
 use crate::index_events::{GATES, Gates, IndexEvent, apply};
 use crate::status::ControlStatus;
@@ -41,7 +43,7 @@ pub struct ClusterConnection {
     pub credential: ApiCredential,
     /// An exec credential plugin to authenticate with instead of `credential`; kube-rs runs it and refreshes the
     /// token before it expires.
-    pub exec: Option<kube::config::ExecConfig>,
+    pub exec: Option<ExecConfig>,
 }
 
 impl std::fmt::Debug for ClusterConnection {
@@ -89,6 +91,8 @@ pub struct Control {
     identity: IdentityClient,
     identity_stats: Arc<std::sync::Mutex<IdentityStats>>,
     probe_addr: Option<SocketAddr>,
+    /// The control thread's runtime, for tasks started after it (the exec credential refresher).
+    runtime: tokio::runtime::Handle,
     _thread: JoinHandle<()>,
 }
 
@@ -144,12 +148,12 @@ impl Control {
                         }
                     }
                     let (identity, stats) = identity::spawn(client.clone(), options.identity);
-                    let _ = ready_tx.send(Ok((identity, stats)));
+                    let _ = ready_tx.send(Ok((identity, stats, tokio::runtime::Handle::current())));
                     run(client, options, thread_status, publish).await;
                 });
             })
             .map_err(|e| ControlError::Thread(e.to_string()))?;
-        let (identity, identity_stats) = ready_rx
+        let (identity, identity_stats, runtime) = ready_rx
             .recv()
             .map_err(|_| ControlError::Thread("the control thread exited during start".into()))??;
         Ok(Self {
@@ -157,8 +161,21 @@ impl Control {
             identity,
             identity_stats,
             probe_addr,
+            runtime,
             _thread: thread,
         })
+    }
+
+    /// Runs the exec credential plugin `exec` again before each token expires, starting from the `first`
+    /// token the binary got at start, and hands every new token to `push` (the cores, as a rotated token file
+    /// does).
+    pub fn refresh_exec_credential(
+        &self,
+        exec: ExecConfig,
+        first: ExecToken,
+        push: impl Fn(Arc<str>) + Send + 'static,
+    ) {
+        self.runtime.spawn(exec_credential::refresh(exec, first, push));
     }
 
     /// Where the health probes are served (with the actual port when port 0 was asked for).

@@ -1,9 +1,10 @@
 //! Exec credential plugins (`client.authentication.k8s.io`) for the proxy's own token: `aws eks get-token`,
 //! `gke-gcloud-auth-plugin`, `kubelogin` and the like, named by the kubeconfig's `user.exec`.
 //!
-//! The plugin runs once before the data plane starts (its token is the cores' first), then again before each
-//! token expires; every new token reaches the cores as the same update a rotated token file sends. The control
-//! plane's own kube client runs the plugin itself (kube-rs refreshes it). Tokens are never logged.
+//! The binary runs the plugin once before the data plane starts (its token is the cores' first); then the
+//! control thread runs it again before each token expires ([`crate::Control::refresh_exec_credential`]), and
+//! every new token reaches the cores as the same update a rotated token file sends. The control plane's own
+//! kube client runs the plugin itself (kube-rs refreshes it). Tokens are never logged.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -206,38 +207,35 @@ pub fn refresh_in(expires: Option<jiff::Timestamp>, now: jiff::Timestamp) -> Opt
     Some((remaining * 4 / 5).max(Duration::from_secs(1)))
 }
 
-/// Runs the plugin again before each token expires, on a thread of its own, and hands every new token to
-/// `push` (the cores).
-pub fn spawn_refresher(
-    exec: ExecConfig,
-    first: ExecToken,
-    push: impl Fn(Arc<str>) + Send + 'static,
-) -> std::io::Result<()> {
+/// Runs the plugin again before each token expires, on the control thread's runtime (the plugin itself on a
+/// blocking thread, so the watches never wait for it), and hands every new token to `push` (the cores).
+pub(crate) async fn refresh(exec: ExecConfig, first: ExecToken, push: impl Fn(Arc<str>)) {
     let Some(mut wait) = refresh_in(first.expires, jiff::Timestamp::now()) else {
-        return Ok(());
+        return;
     };
-    std::thread::Builder::new()
-        .name("exec-credential".into())
-        .spawn(move || {
-            loop {
-                std::thread::sleep(wait);
-                match run(&exec, PLUGIN_TIMEOUT) {
-                    Ok(token) => {
-                        tracing::info!(expires = ?token.expires, "exec credential refreshed");
-                        push(Arc::from(token.token.as_str()));
-                        match refresh_in(token.expires, jiff::Timestamp::now()) {
-                            Some(next) => wait = next,
-                            None => return,
-                        }
-                    }
-                    Err(error) => {
-                        tracing::error!(%error, "exec credential refresh failed; retrying");
-                        wait = RETRY_AFTER;
-                    }
+    loop {
+        tokio::time::sleep(wait).await;
+        let exec = exec.clone();
+        let ran = tokio::task::spawn_blocking(move || run(&exec, PLUGIN_TIMEOUT)).await;
+        match ran {
+            Ok(Ok(token)) => {
+                tracing::info!(expires = ?token.expires, "exec credential refreshed");
+                push(Arc::from(token.token.as_str()));
+                match refresh_in(token.expires, jiff::Timestamp::now()) {
+                    Some(next) => wait = next,
+                    None => return,
                 }
             }
-        })
-        .map(|_| ())
+            Ok(Err(error)) => {
+                tracing::error!(%error, "exec credential refresh failed; retrying");
+                wait = RETRY_AFTER;
+            }
+            Err(error) => {
+                tracing::error!(%error, "exec credential refresh did not finish; retrying");
+                wait = RETRY_AFTER;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
