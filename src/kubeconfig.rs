@@ -15,7 +15,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use kube::config::{AuthInfo, Cluster, ExecConfig, ExecInteractiveMode, Kubeconfig};
+use kube::config::{AuthInfo, Cluster, ExecAuthCluster, ExecConfig, ExecInteractiveMode, Kubeconfig};
 use secrecy::ExposeSecret as _;
 
 /// Directory of the service-account files mounted into every pod.
@@ -350,6 +350,16 @@ impl Merged {
                 credential(user_name, &user)?
             }
         };
+        if let Some(exec) = access.exec.as_mut().filter(|exec| exec.provide_cluster_info) {
+            // `provideClusterInfo`: the plugin is told which cluster it signs in to, as client-go tells it.
+            let info = ExecAuthCluster::try_from(&cluster.item).map_err(|e| {
+                invalid(
+                    cluster.file,
+                    format!("cluster {cluster_name:?} for the exec plugin's provideClusterInfo: {e}"),
+                )
+            })?;
+            exec.cluster = Some(info);
+        }
         access.source = format!("kubeconfig {all_files} (context {context_name})");
         Ok(access)
     }
@@ -640,6 +650,27 @@ mod tests {
 
     fn error(text: &str) -> String {
         load_file(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn provide_cluster_info_gives_the_plugin_its_cluster() {
+        let exec = "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: aws\n";
+        let quiet = load_file(&kubeconfig("https://k", "", exec)).unwrap();
+        assert!(
+            quiet.exec.unwrap().cluster.is_none(),
+            "cluster info only when asked for"
+        );
+        let ca = STANDARD.encode(CA);
+        let asking = format!("{exec}      provideClusterInfo: true\n");
+        let access = load_file(&kubeconfig(
+            "https://k",
+            &format!("    certificate-authority-data: {ca}\n"),
+            &asking,
+        ))
+        .unwrap();
+        let told = access.exec.and_then(|e| e.cluster).unwrap();
+        assert_eq!(told.server.as_deref(), Some("https://k"));
+        assert_eq!(told.certificate_authority_data.as_deref(), Some(CA.as_bytes()));
     }
 
     #[test]

@@ -100,10 +100,15 @@ pub fn run(exec: &ExecConfig, timeout: Duration) -> Result<ExecToken, ExecError>
         .api_version
         .clone()
         .unwrap_or_else(|| "client.authentication.k8s.io/v1".to_owned());
+    let mut spec = serde_json::json!({"interactive": false});
+    // Filled from the kubeconfig's cluster when the plugin asked for it (`provideClusterInfo`).
+    if let Some(cluster) = exec.cluster.as_ref().filter(|_| exec.provide_cluster_info) {
+        spec["cluster"] = serde_json::to_value(cluster).unwrap_or_default();
+    }
     let info = serde_json::json!({
         "apiVersion": api_version,
         "kind": "ExecCredential",
-        "spec": {"interactive": false},
+        "spec": spec,
     });
     cmd.env("KUBERNETES_EXEC_INFO", info.to_string());
     let (status, stdout, stderr) = run_with_deadline(&mut cmd, &command, timeout)?;
@@ -273,6 +278,36 @@ printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
         assert!(!format!("{token:?}").contains("tok-hi"));
         let info = std::fs::read_to_string(dir.path().join("info")).unwrap();
         assert!(info.contains(r#""interactive":false"#), "{info}");
+    }
+
+    #[test]
+    fn a_plugin_that_asks_is_told_its_cluster() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut exec = plugin(
+            dir.path(),
+            r#"echo "$KUBERNETES_EXEC_INFO" > "$(dirname "$0")/info"
+echo '{"status":{"token":"t"}}'"#,
+        );
+        exec.provide_cluster_info = true;
+        exec.cluster = Some(kube::config::ExecAuthCluster {
+            server: Some("https://api.example:6443".into()),
+            certificate_authority_data: Some(b"PEM".to_vec()),
+            ..Default::default()
+        });
+        run(&exec, PLUGIN_TIMEOUT).unwrap();
+        let info: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("info")).unwrap()).unwrap();
+        let cluster = &info["spec"]["cluster"];
+        assert_eq!(cluster["server"], "https://api.example:6443");
+        assert_eq!(
+            cluster["certificate-authority-data"], "UEVN",
+            "base64, as client-go writes it"
+        );
+        exec.provide_cluster_info = false;
+        run(&exec, PLUGIN_TIMEOUT).unwrap();
+        let info: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("info")).unwrap()).unwrap();
+        assert!(info["spec"].get("cluster").is_none(), "{info}");
     }
 
     #[test]
