@@ -315,8 +315,7 @@ pub struct Args {
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     pub zap_log_level: String,
 
-    /// Development logging: implies `--zap-encoder=console` (the default already); the level stays
-    /// `--zap-log-level`'s.
+    /// Development logging: implies `--zap-encoder=console`; the level stays `--zap-log-level`'s.
     #[arg(
         long,
         value_name = "BOOL",
@@ -329,8 +328,8 @@ pub struct Args {
     )]
     pub zap_devel: bool,
 
-    /// Log encoding: `json` (one object per line with `timestamp`, `level`, `message`, fields, `target`) or
-    /// `console` (text, the default when the flag is absent).
+    /// Log encoding: `json` (the default: zap's production lines, `level`, `ts`, `logger`, `msg`, then the
+    /// fields) or `console` (text).
     #[arg(long, value_name = "ENCODER")]
     pub zap_encoder: Option<String>,
 

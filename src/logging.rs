@@ -7,10 +7,10 @@
 //!   upstream chart's default of 4 does not log a line per request (lines per request belong at trace). Trace
 //!   adds this project's trace lines and every library's debug lines. `RUST_LOG`, when set, overrides the
 //!   level.
-//! - `--zap-encoder`: `json` (one object per line: `timestamp`, `level`, `message`, the fields, `target`) or
-//!   `console` (text). Without the flag the logs are text, which is what a person running the binary reads;
-//!   deployments pass `--zap-encoder=json` for log collectors (the Go proxy's default). `--zap-devel` implies
-//!   `console` unless `--zap-encoder` says otherwise; it does not change the level.
+//! - `--zap-encoder`: `json` (the default, as zap's production encoder writes it: `level`, `ts`, `logger`, `msg`,
+//!   then the fields; see [`zap_json`]) or `console` (text, for a person reading a terminal). `--zap-devel`
+//!   implies `console` unless `--zap-encoder` says otherwise; it does not change the level. `demo` logs text
+//!   unless `--zap-encoder` says otherwise.
 //! - `--zap-time-encoding`: see [`TimeEncoding`]; the default is ISO 8601 with milliseconds, as the Go proxy's.
 //! - `--zap-stacktrace-level`: accepted (`info`, `error`, `panic`) and ignored with a warning.
 //!
@@ -19,12 +19,14 @@
 //! carries the reviewed token), is held at `error` whatever the level or `RUST_LOG` says.
 
 mod timestamp;
+pub mod zap_json;
 
 use tracing_subscriber::EnvFilter;
 
 pub use timestamp::{LogClock, TimeEncoding};
+pub use zap_json::ZapJson;
 
-use crate::cli::Args;
+use crate::cli::{Args, Command};
 
 /// The target prefix of this project's crates (`capsule_proxy`, `capsule_proxy_control`, …): `EnvFilter`
 /// matches targets by prefix.
@@ -136,7 +138,9 @@ impl LogSettings {
         let level = LogLevel::parse(&args.zap_log_level)?;
         let encoder = match args.zap_encoder.as_deref() {
             Some(value) => LogEncoder::parse(value)?,
-            None => LogEncoder::Console,
+            // A person runs the demo in a terminal.
+            None if args.zap_devel || matches!(args.command, Some(Command::Demo(_))) => LogEncoder::Console,
+            None => LogEncoder::Json,
         };
         let time = match args.zap_time_encoding.as_deref() {
             Some(value) => {
@@ -185,16 +189,14 @@ pub fn init(args: &Args) -> Result<(), LogFlagError> {
     let filter = settings.filter(std::env::var("RUST_LOG").ok().as_deref());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_timer(LogClock(settings.time));
+        .with_writer(std::io::stderr);
     let installed = match settings.encoder {
         LogEncoder::Json => builder
             .with_ansi(false)
-            .json()
-            .flatten_event(true)
-            .with_span_list(false)
+            .event_format(ZapJson { time: settings.time })
             .try_init(),
         LogEncoder::Console => builder
+            .with_timer(LogClock(settings.time))
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .try_init(),
     };

@@ -18,6 +18,7 @@ use capsule_proxy_dataplane::metrics::{
 };
 use prometheus::Registry;
 use prometheus::core::{Collector, Desc};
+use prometheus::process_collector::ProcessCollector;
 use prometheus::proto::MetricType::{COUNTER, GAUGE, HISTOGRAM};
 use prometheus::proto::{self, LabelPair, MetricFamily, MetricType};
 
@@ -52,6 +53,8 @@ pub fn serve(
 ) -> Result<MetricsServer, MetricsError> {
     let registry = Registry::new();
     registry.register(Box::new(ProxyCollector::new(cores, control)?))?;
+    // process_cpu_seconds_total, process_resident_memory_bytes, process_open_fds, process_start_time_seconds, …
+    registry.register(Box::new(ProcessCollector::for_self()))?;
     Ok(MetricsServer::start(addr, registry)?)
 }
 

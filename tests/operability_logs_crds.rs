@@ -1,6 +1,6 @@
 //! Operability: `capsule-proxy crds` prints the ProxySetting and GlobalProxySettings CRDs that an API server
-//! accepts, `--zap-encoder=json` writes one JSON object per line, and no token or key reaches the log whatever
-//! the level.
+//! accepts, the logs are zap's JSON lines by default (text with `--zap-devel` or `--zap-encoder=console`), and no
+//! token or key reaches the log whatever the level.
 #![allow(clippy::unwrap_used)] // test code unwraps what it built itself; a panic is the failure report
 
 mod support;
@@ -112,9 +112,10 @@ async fn sync_log(proxy: &Proxy) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn json_encoder_writes_one_object_per_line() {
+async fn the_default_log_lines_are_zap_json() {
     let env = Env::start().await;
-    let proxy = Proxy::start(&env, &["--zap-encoder=json", "--zap-log-level=debug"]).await;
+    // No `--zap-encoder`: the default, as the Go proxy's zap production encoder writes it.
+    let proxy = Proxy::start(&env, &["--zap-log-level=debug"]).await;
     proxy
         .wait_for_log("the start-up line", |log| log.contains("capsule-proxy started"))
         .await;
@@ -124,23 +125,45 @@ async fn json_encoder_writes_one_object_per_line() {
     for line in log.lines() {
         let object: Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}\n{log}"));
-        for field in ["timestamp", "level", "message"] {
+        for field in ["level", "ts", "logger", "msg"] {
             assert!(object[field].is_string(), "{field} missing in {line}");
         }
-        // The default time encoding: ISO 8601 with milliseconds, UTC (`2006-01-02T15:04:05.000Z`).
-        let timestamp = object["timestamp"].as_str().unwrap();
-        assert_eq!(timestamp.len(), 24, "{timestamp}");
         assert!(
-            timestamp.ends_with('Z') && timestamp.as_bytes()[10] == b'T',
-            "{timestamp}"
+            line.starts_with("{\"level\":") && line.contains(",\"ts\":") && line.contains(",\"logger\":"),
+            "zap's keys come first, in zap's order: {line}"
         );
-        messages.push(object["message"].as_str().unwrap().to_owned());
+        // The default time encoding: ISO 8601 with milliseconds, UTC (`2006-01-02T15:04:05.000Z`).
+        let ts = object["ts"].as_str().unwrap();
+        assert_eq!(ts.len(), 24, "{ts}");
+        assert!(ts.ends_with('Z') && ts.as_bytes()[10] == b'T', "{ts}");
+        messages.push(object["msg"].as_str().unwrap().to_owned());
     }
     assert!(messages.iter().any(|m| m == "capsule-proxy started"), "{log}");
     let started = log.lines().find(|l| l.contains("capsule-proxy started")).unwrap();
     let started: Value = serde_json::from_str(started).unwrap();
-    assert_eq!(started["level"], "INFO");
+    assert_eq!(started["level"], "info");
     assert_eq!(started["cores"], 1, "fields sit beside the message: {started}");
+    assert!(
+        log.contains("\"level\":\"debug\""),
+        "--zap-log-level=debug: debug lines, level \"debug\": {log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_logs_with_zap_devel_or_the_console_encoder() {
+    let env = Env::start().await;
+    for flag in ["--zap-devel", "--zap-encoder=console"] {
+        let proxy = Proxy::start(&env, &[flag]).await;
+        proxy
+            .wait_for_log("the start-up line", |log| log.contains("capsule-proxy started"))
+            .await;
+        let log = proxy.log();
+        let started = log.lines().find(|l| l.contains("capsule-proxy started")).unwrap();
+        assert!(
+            serde_json::from_str::<Value>(started).is_err() && started.contains("INFO"),
+            "{flag}: text lines: {started}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,7 +185,7 @@ async fn tokens_and_keys_never_reach_the_debug_log() {
     assert!(matches!(refused.status, 401 | 403), "refused: {refused:?}");
     sync_log(&proxy).await;
     let log = proxy.log();
-    assert!(log.contains("DEBUG"), "debug lines are on: {log}");
+    assert!(log.contains("\"level\":\"debug\""), "debug lines are on: {log}");
     for secret in [
         "alice-token",
         "bogus-secret-token-4242",

@@ -159,3 +159,36 @@ async fn an_unreachable_api_server_is_a_connect_error() {
         1.0
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn process_metrics_sit_beside_ours() {
+    let env = Env::start().await;
+    let proxy = Proxy::start(&env, &[]).await;
+    let _log = LogOnFailure(&proxy);
+    let scraped = scrape(metrics_addr(&proxy).await).await;
+    // The names Go's client registers for every process, read from /proc.
+    assert!(
+        scraped.value("process_resident_memory_bytes") > 1_000_000.0,
+        "an RSS of a few MB at least"
+    );
+    assert!(
+        scraped.value("process_open_fds") >= 3.0,
+        "stdio, listeners, sockets"
+    );
+    assert!(scraped.value("process_max_fds") >= scraped.value("process_open_fds"));
+    // Counted in clock ticks: a process this young may not have used one yet.
+    assert!(scraped.value("process_cpu_seconds_total") >= 0.0);
+    let started = scraped.value("process_start_time_seconds");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!(
+        started > now - 600.0 && started <= now + 1.0,
+        "started just now: {started} vs {now}"
+    );
+    assert!(
+        scraped.value("process_threads") >= 3.0,
+        "the core, control and metrics threads at least"
+    );
+}

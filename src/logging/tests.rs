@@ -41,13 +41,13 @@ fn debug_is_ours_only_and_trace_opens_the_libraries() {
 }
 
 #[test]
-fn settings_default_to_text_iso8601_info() {
+fn settings_default_to_json_iso8601_info() {
     let settings = LogSettings::from_args(&args(&[])).unwrap();
     assert_eq!(
         settings,
         LogSettings {
             level: LogLevel::Info,
-            encoder: LogEncoder::Console,
+            encoder: LogEncoder::Json,
             time: TimeEncoding::Iso8601,
             warnings: Vec::new(),
         }

@@ -37,6 +37,11 @@ impl TimeEncoding {
         })
     }
 
+    /// Whether zap writes this encoding as a JSON number (else as a string).
+    pub fn is_number(self) -> bool {
+        matches!(self, Self::Epoch | Self::Millis | Self::Nano)
+    }
+
     /// `since_epoch` (time since 1970-01-01T00:00:00Z) in this encoding.
     pub fn format(self, since_epoch: Duration) -> String {
         let nanos = since_epoch.subsec_nanos();

@@ -73,6 +73,11 @@ impl Proxy {
             cmd.arg("--ssl-cert-path").arg(dir.join("tls.crt"));
             cmd.arg("--ssl-key-path").arg(dir.join("tls.key"));
         }
+        // The tests read the console text; a test that passes any zap flag gets exactly what it asked for
+        // (the JSON default included: `operability_logs_crds` checks it).
+        if !args.iter().any(|a| a.starts_with("--zap-")) {
+            cmd.arg("--zap-encoder=console");
+        }
         cmd.args(args)
             .env_remove("KUBECONFIG")
             .env("NAMESPACE", "capsule-system")
