@@ -284,3 +284,62 @@ async fn a_kind_defined_after_the_start_is_intercepted() {
     // bob has no rule for widgets: an empty list.
     assert_eq!(support::ok(&proxy.run(&env, "bob", &list).await), "");
 }
+
+/// The NAME and READY cells of `kubectl get <kind>` (the default table), as `name=ready` lines.
+fn ready_cells(table: &str) -> Vec<String> {
+    let mut rows = table.lines();
+    let header: Vec<&str> = rows.next().unwrap_or_default().split_whitespace().collect();
+    let ready = header.iter().position(|h| *h == "READY");
+    rows.filter_map(|row| {
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        Some(format!("{}={}", cells.first()?, cells.get(ready?)?))
+    })
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_settings_show_ready_and_unusable_rules_are_not_ready() {
+    let env = Env::start().await;
+    let proxy = start_synced(&env, &[GATE]).await;
+    let _log = LogOnFailure(&proxy);
+    admin_apply(
+        &env,
+        "apiVersion: capsule.clastix.io/v1beta1\nkind: ProxySetting\nmetadata: {name: sre-readers, namespace: oil-dev}\n\
+         spec:\n  subjects:\n  - kind: User\n    name: bob\n    clusterResources:\n    \
+         - {apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], selector: {matchLabels: {tenant: oil}}}\n\
+         ---\n\
+         apiVersion: capsule.clastix.io/v1beta1\nkind: ProxySetting\nmetadata: {name: half-written, namespace: oil-dev}\n\
+         spec:\n  subjects:\n  - kind: User\n    name: bob\n    clusterResources:\n    \
+         - {apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], selector: {matchExpressions: [{key: tenant, operator: In}]}}\n",
+    )
+    .await;
+    // The CRDs' READY column, as `kubectl get` prints it for anyone allowed to list them.
+    let listing = ["get", "proxysettings", "-n", "oil-dev"];
+    eventually("both ProxySettings report Ready", async || {
+        let out = proxy.run(&env, "admin", &listing).await;
+        let cells = ready_cells(&String::from_utf8_lossy(&out.stdout));
+        if cells == ["half-written=False", "sre-readers=True"] {
+            Ok(())
+        } else {
+            Err(format!("{cells:?}: {}", String::from_utf8_lossy(&out.stderr)))
+        }
+    })
+    .await;
+    let why = admin(
+        &env,
+        &[
+            "get",
+            "proxysetting",
+            "half-written",
+            "-n",
+            "oil-dev",
+            "-o",
+            "jsonpath={.status.conditions[0].reason}: {.status.conditions[0].message}",
+        ],
+    )
+    .await;
+    assert!(
+        why.starts_with("InvalidSpec: rules not applied: spec.subjects[0].clusterResources[0].selector"),
+        "{why}"
+    );
+}

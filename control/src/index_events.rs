@@ -7,6 +7,9 @@ use capsule_proxy_policy::model::{
     CapsuleConfigurationRecord, GlobalProxySettingsRecord, ProxySettingRecord, TenantRecord,
 };
 
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::setting_status::StatusReport;
 use crate::watches::Change;
 
 /// A change from one of the watches, or a discovery result.
@@ -14,8 +17,8 @@ use crate::watches::Change;
 pub(crate) enum IndexEvent {
     Objects(ObjectKind, Change<ClusterObjectRecord, String>),
     Tenants(Box<Change<TenantRecord, String>>),
-    ProxySettings(Change<ProxySettingRecord, (String, String)>),
-    Globals(Change<GlobalProxySettingsRecord, String>),
+    ProxySettings(Change<(ProxySettingRecord, StatusReport), (String, String)>),
+    Globals(Change<(GlobalProxySettingsRecord, StatusReport), String>),
     Configuration(Change<CapsuleConfigurationRecord, String>),
     ApiResources(ApiResources),
 }
@@ -31,7 +34,18 @@ pub(crate) const NAMESPACES: usize = 4;
 pub(crate) const DISCOVERY: usize = 5;
 
 /// Applies one event to the index, marking what the first snapshot waits for as synced.
-pub(crate) fn apply(index: &mut Index, synced: &mut Gates, event: IndexEvent, configuration_name: &str) {
+/// ProxySettings' and GlobalProxySettings' status reports go to `reports` (the status writer).
+pub(crate) fn apply(
+    index: &mut Index,
+    synced: &mut Gates,
+    event: IndexEvent,
+    configuration_name: &str,
+    reports: &UnboundedSender<StatusReport>,
+) {
+    // The writer only stops with the control thread.
+    let report = |report: StatusReport| {
+        let _ = reports.send(report);
+    };
     match event {
         IndexEvent::Objects(kind, change) => match change {
             Change::Apply(object) => index.apply_object(kind, object),
@@ -56,18 +70,28 @@ pub(crate) fn apply(index: &mut Index, synced: &mut Gates, event: IndexEvent, co
             }
         },
         IndexEvent::ProxySettings(change) => match change {
-            Change::Apply(record) => index.apply_proxy_setting(record),
+            Change::Apply((record, status)) => {
+                index.apply_proxy_setting(record);
+                report(status);
+            }
             Change::Delete((namespace, name)) => index.delete_proxy_setting(&namespace, &name),
             Change::Reset(records) => {
+                let (records, statuses): (Vec<_>, Vec<_>) = records.into_iter().unzip();
                 index.reset_proxy_settings(records);
+                statuses.into_iter().for_each(report);
                 synced[PROXY_SETTINGS] = true;
             }
         },
         IndexEvent::Globals(change) => match change {
-            Change::Apply(record) => index.apply_global_proxy_settings(record),
+            Change::Apply((record, status)) => {
+                index.apply_global_proxy_settings(record);
+                report(status);
+            }
             Change::Delete(name) => index.delete_global_proxy_settings(&name),
             Change::Reset(records) => {
+                let (records, statuses): (Vec<_>, Vec<_>) = records.into_iter().unzip();
                 index.reset_global_proxy_settings(records);
+                statuses.into_iter().for_each(report);
                 synced[GLOBALS] = true;
             }
         },

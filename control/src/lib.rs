@@ -29,6 +29,7 @@ mod objects;
 pub mod probes;
 mod reviews;
 pub mod runtime;
+pub mod setting_status;
 mod small_http;
 pub mod status;
 pub mod translate;

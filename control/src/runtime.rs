@@ -26,7 +26,7 @@ use crate::identity::{self, IdentityCacheConfig, IdentityClient, IdentityStats};
 use crate::index_events::{GATES, Gates, IndexEvent, apply};
 use crate::status::ControlStatus;
 use crate::watches::{self, WatchSpec};
-use crate::{discovery, objects, probes, translate};
+use crate::{discovery, objects, probes, setting_status, translate};
 
 /// How the control plane reaches kube-apiserver (the proxy's own identity).
 #[derive(Clone)]
@@ -320,6 +320,10 @@ async fn run(
     ));
     drop(tx);
 
+    // ProxySetting and GlobalProxySettings status, written from what the watches report.
+    let (reports, report_rx) = mpsc::unbounded_channel();
+    tokio::spawn(setting_status::run(client.clone(), report_rx));
+
     let mut index = Index::default();
     let mut synced: Gates = [false; GATES];
     let mut generation = 0;
@@ -329,6 +333,7 @@ async fn run(
             &mut synced,
             first,
             &options.capsule_configuration_name,
+            &reports,
         );
         // Take everything that arrives together before building once.
         loop {
@@ -338,6 +343,7 @@ async fn run(
                     &mut synced,
                     event,
                     &options.capsule_configuration_name,
+                    &reports,
                 ),
                 Ok(None) => return,
                 Err(_) => break,

@@ -1,5 +1,7 @@
-//! Kubernetes objects → the policy crate's records. Unknown kinds, operators or operations are skipped with a
-//! warning (never a crash), as Capsule's own validation would have refused them.
+//! Kubernetes objects → the policy crate's records. Unknown kinds, operators or operations, and selectors
+//! apimachinery would refuse, are skipped (never a crash) and named in the object's [`Problems`]: a Tenant's are
+//! logged as warnings, a ProxySetting's or GlobalProxySettings' also reach its `Ready` condition
+//! ([`crate::setting_status`]).
 
 use std::collections::BTreeMap;
 
@@ -9,34 +11,67 @@ use capsule_proxy_policy::model::{
     ProxySettingRecord, ProxySubject, SelectorOperator, SelectorRequirement, Subject, SubjectKind,
     TenantOwnerSpec, TenantRecord,
 };
+use capsule_proxy_policy::selector::Selector;
 use kube::ResourceExt;
 
 use crate::crds::{
     AllowedListSpec, CapsuleConfiguration, ClusterResourceSpec, GlobalProxySettings, LabelSelectorSpec,
     LegacyProxySettingSpec, ProxySetting, SelectorRequirementSpec, SubjectSpec, Tenant,
 };
+use crate::setting_status::{StatusReport, StatusTarget};
 
-fn subject(kind: &str, name: &str) -> Option<Subject> {
+/// What could not be used of an object's spec, each naming the field (`subjects[0].proxySettings[1].kind`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Problems(pub Vec<String>);
+
+impl Problems {
+    fn push(&mut self, at: &str, what: impl std::fmt::Display) {
+        self.0.push(format!("{at}: {what}"));
+    }
+
+    /// Whether everything could be used.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Logs each problem as a warning naming `object`.
+    pub fn warn(&self, object: &str) {
+        for problem in &self.0 {
+            tracing::warn!(object, problem = %problem, "skipping what cannot be used");
+        }
+    }
+}
+
+fn subject(kind: &str, name: &str, at: &str, problems: &mut Problems) -> Option<Subject> {
     let kind = match kind {
         "User" => SubjectKind::User,
         "Group" => SubjectKind::Group,
         "ServiceAccount" => SubjectKind::ServiceAccount,
         other => {
-            tracing::warn!(kind = other, name, "skipping a subject of unknown kind");
+            problems.push(
+                &format!("{at}.kind"),
+                format_args!("unknown kind {other:?} (subject {name:?})"),
+            );
             return None;
         }
     };
     Some(Subject::new(kind, name))
 }
 
-fn subjects(specs: &[SubjectSpec]) -> Vec<Subject> {
-    specs.iter().filter_map(|s| subject(&s.kind, &s.name)).collect()
-}
-
-fn legacy(specs: &[LegacyProxySettingSpec]) -> Vec<LegacyProxySetting> {
+fn subjects(specs: &[SubjectSpec], at: &str, problems: &mut Problems) -> Vec<Subject> {
     specs
         .iter()
-        .filter_map(|spec| {
+        .enumerate()
+        .filter_map(|(i, s)| subject(&s.kind, &s.name, &format!("{at}[{i}]"), problems))
+        .collect()
+}
+
+fn legacy(specs: &[LegacyProxySettingSpec], at: &str, problems: &mut Problems) -> Vec<LegacyProxySetting> {
+    specs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, spec)| {
+            let at = format!("{at}[{i}]");
             let kind = match spec.kind.as_str() {
                 "Nodes" => LegacyKind::Nodes,
                 "StorageClasses" => LegacyKind::StorageClasses,
@@ -45,7 +80,7 @@ fn legacy(specs: &[LegacyProxySettingSpec]) -> Vec<LegacyProxySetting> {
                 "RuntimeClasses" => LegacyKind::RuntimeClasses,
                 "PersistentVolumes" => LegacyKind::PersistentVolumes,
                 other => {
-                    tracing::warn!(kind = other, "skipping a proxy setting of unknown kind");
+                    problems.push(&format!("{at}.kind"), format_args!("unknown kind {other:?}"));
                     return None;
                 }
             };
@@ -55,7 +90,10 @@ fn legacy(specs: &[LegacyProxySettingSpec]) -> Vec<LegacyProxySetting> {
                     "List" => operations.list = true,
                     "Update" => operations.update = true,
                     "Delete" => operations.delete = true,
-                    other => tracing::warn!(operation = other, "skipping an unknown proxy setting operation"),
+                    other => problems.push(
+                        &format!("{at}.operations"),
+                        format_args!("unknown operation {other:?}"),
+                    ),
                 }
             }
             Some(LegacyProxySetting { kind, operations })
@@ -63,17 +101,23 @@ fn legacy(specs: &[LegacyProxySettingSpec]) -> Vec<LegacyProxySetting> {
         .collect()
 }
 
-fn requirements(specs: &[SelectorRequirementSpec]) -> Vec<SelectorRequirement> {
+fn requirements(
+    specs: &[SelectorRequirementSpec],
+    at: &str,
+    problems: &mut Problems,
+) -> Vec<SelectorRequirement> {
     specs
         .iter()
-        .filter_map(|r| {
+        .enumerate()
+        .filter_map(|(i, r)| {
             let operator = match r.operator.as_str() {
                 "In" => SelectorOperator::In,
                 "NotIn" => SelectorOperator::NotIn,
                 "Exists" => SelectorOperator::Exists,
                 "DoesNotExist" => SelectorOperator::DoesNotExist,
                 other => {
-                    tracing::warn!(operator = other, key = %r.key, "skipping a selector requirement");
+                    let at = format!("{at}.matchExpressions[{i}].operator");
+                    problems.push(&at, format_args!("unknown operator {other:?} (key {:?})", r.key));
                     return None;
                 }
             };
@@ -86,29 +130,41 @@ fn requirements(specs: &[SelectorRequirementSpec]) -> Vec<SelectorRequirement> {
         .collect()
 }
 
-fn selector(spec: &LabelSelectorSpec) -> LabelSelector {
-    LabelSelector {
+/// A label selector; one apimachinery would refuse (bad key or value, `In` without values, …) is a problem:
+/// the policy crate then gives it no effect.
+fn selector(spec: &LabelSelectorSpec, at: &str, problems: &mut Problems) -> LabelSelector {
+    let selector = LabelSelector {
         match_labels: spec.match_labels.clone(),
-        match_expressions: requirements(&spec.match_expressions),
+        match_expressions: requirements(&spec.match_expressions, at, problems),
+    };
+    if let Err(e) = Selector::from_label_selector(&selector) {
+        problems.push(at, format_args!("invalid selector: {e}"));
     }
+    selector
 }
 
-fn allowed(spec: &AllowedListSpec) -> AllowedList {
+fn allowed(spec: &AllowedListSpec, at: &str, problems: &mut Problems) -> AllowedList {
     AllowedList {
         allowed: spec.allowed.clone(),
         default: spec.default.clone(),
         allowed_regex: spec.allowed_regex.clone().filter(|r| !r.is_empty()),
         selector: LabelSelector {
             match_labels: spec.match_labels.clone(),
-            match_expressions: requirements(&spec.match_expressions),
+            match_expressions: requirements(&spec.match_expressions, at, problems),
         },
     }
 }
 
-fn cluster_rules(specs: &[ClusterResourceSpec]) -> Vec<ClusterResourceRule> {
+fn cluster_rules(
+    specs: &[ClusterResourceSpec],
+    at: &str,
+    problems: &mut Problems,
+) -> Vec<ClusterResourceRule> {
     specs
         .iter()
-        .map(|spec| {
+        .enumerate()
+        .map(|(i, spec)| {
+            let at = format!("{at}[{i}]");
             let mut operations = ClusterOperations::default();
             if spec.operations.is_empty() {
                 operations = ClusterOperations {
@@ -126,9 +182,9 @@ fn cluster_rules(specs: &[ClusterResourceSpec]) -> Vec<ClusterResourceRule> {
                         }
                     }
                     "Get" => operations.get = true,
-                    other => tracing::warn!(
-                        operation = other,
-                        "skipping an unknown clusterResources operation"
+                    other => problems.push(
+                        &format!("{at}.operations"),
+                        format_args!("unknown operation {other:?}"),
                     ),
                 }
             }
@@ -136,14 +192,21 @@ fn cluster_rules(specs: &[ClusterResourceSpec]) -> Vec<ClusterResourceRule> {
                 api_groups: spec.api_groups.clone(),
                 resources: spec.resources.clone(),
                 operations,
-                selector: selector(&spec.selector),
+                selector: selector(&spec.selector, &format!("{at}.selector"), problems),
             }
         })
         .collect()
 }
 
-/// A Tenant's record.
+/// A Tenant's record; what cannot be used is skipped with a warning.
 pub fn tenant(tenant: &Tenant) -> TenantRecord {
+    let mut problems = Problems::default();
+    let record = tenant_record(tenant, &mut problems);
+    problems.warn(&format!("Tenant {}", tenant.name_any()));
+    record
+}
+
+fn tenant_record(tenant: &Tenant, problems: &mut Problems) -> TenantRecord {
     let status = tenant.status.clone().unwrap_or_default();
     let spec = &tenant.spec;
     TenantRecord {
@@ -152,70 +215,120 @@ pub fn tenant(tenant: &Tenant) -> TenantRecord {
         spec_owners: spec
             .owners
             .iter()
-            .filter_map(|owner| {
+            .enumerate()
+            .filter_map(|(i, owner)| {
+                let at = format!("spec.owners[{i}]");
                 Some(TenantOwnerSpec {
-                    subject: subject(&owner.kind, &owner.name)?,
-                    proxy_settings: legacy(&owner.proxy_settings),
+                    subject: subject(&owner.kind, &owner.name, &at, problems)?,
+                    proxy_settings: legacy(&owner.proxy_settings, &format!("{at}.proxySettings"), problems),
                 })
             })
             .collect(),
-        status_owners: subjects(&status.owners),
+        status_owners: subjects(&status.owners, "status.owners", problems),
         namespaces: status.namespaces,
         node_selector: spec.node_selector.clone(),
-        storage_classes: spec.storage_classes.as_ref().map(allowed),
+        storage_classes: spec
+            .storage_classes
+            .as_ref()
+            .map(|a| allowed(a, "spec.storageClasses", problems)),
         ingress_classes: spec
             .ingress_options
             .as_ref()
             .and_then(|o| o.allowed_classes.as_ref())
-            .map(allowed),
-        priority_classes: spec.priority_classes.as_ref().map(allowed),
-        runtime_classes: spec.runtime_classes.as_ref().map(allowed),
+            .map(|a| allowed(a, "spec.ingressOptions.allowedClasses", problems)),
+        priority_classes: spec
+            .priority_classes
+            .as_ref()
+            .map(|a| allowed(a, "spec.priorityClasses", problems)),
+        runtime_classes: spec
+            .runtime_classes
+            .as_ref()
+            .map(|a| allowed(a, "spec.runtimeClasses", problems)),
     }
 }
 
-/// A ProxySetting's record.
-pub fn proxy_setting(setting: &ProxySetting) -> ProxySettingRecord {
-    ProxySettingRecord {
-        namespace: setting.namespace().unwrap_or_default(),
-        name: setting.name_any(),
-        subjects: setting
-            .spec
-            .subjects
-            .iter()
-            .filter_map(|s| {
-                Some(ProxySubject {
-                    subject: subject(&s.kind, &s.name)?,
-                    cluster_resources: cluster_rules(&s.cluster_resources),
-                    proxy_settings: legacy(&s.proxy_settings),
-                })
+/// A ProxySetting's record, and the report its status is written from.
+pub fn proxy_setting(setting: &ProxySetting) -> (ProxySettingRecord, StatusReport) {
+    let mut problems = Problems::default();
+    let namespace = setting.namespace().unwrap_or_default();
+    let name = setting.name_any();
+    let subjects = setting
+        .spec
+        .subjects
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let at = format!("spec.subjects[{i}]");
+            Some(ProxySubject {
+                subject: subject(&s.kind, &s.name, &at, &mut problems)?,
+                cluster_resources: cluster_rules(
+                    &s.cluster_resources,
+                    &format!("{at}.clusterResources"),
+                    &mut problems,
+                ),
+                proxy_settings: legacy(&s.proxy_settings, &format!("{at}.proxySettings"), &mut problems),
             })
-            .collect(),
-    }
+        })
+        .collect();
+    problems.warn(&format!("ProxySetting {namespace}/{name}"));
+    let report = StatusReport::new(
+        StatusTarget::ProxySetting {
+            namespace: namespace.clone(),
+            name: name.clone(),
+        },
+        setting.metadata.generation.unwrap_or(0),
+        setting.status.clone().unwrap_or_default(),
+        problems,
+    );
+    let record = ProxySettingRecord {
+        namespace,
+        name,
+        subjects,
+    };
+    (record, report)
 }
 
-/// A GlobalProxySettings' record.
-pub fn global_proxy_settings(settings: &GlobalProxySettings) -> GlobalProxySettingsRecord {
-    GlobalProxySettingsRecord {
-        name: settings.name_any(),
-        rules: settings
-            .spec
-            .rules
-            .iter()
-            .map(|rule| GlobalRule {
-                subjects: subjects(&rule.subjects),
-                cluster_resources: cluster_rules(&rule.cluster_resources),
-            })
-            .collect(),
-    }
+/// A GlobalProxySettings' record, and the report its status is written from.
+pub fn global_proxy_settings(settings: &GlobalProxySettings) -> (GlobalProxySettingsRecord, StatusReport) {
+    let mut problems = Problems::default();
+    let name = settings.name_any();
+    let rules = settings
+        .spec
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| {
+            let at = format!("spec.rules[{i}]");
+            GlobalRule {
+                subjects: subjects(&rule.subjects, &format!("{at}.subjects"), &mut problems),
+                cluster_resources: cluster_rules(
+                    &rule.cluster_resources,
+                    &format!("{at}.clusterResources"),
+                    &mut problems,
+                ),
+            }
+        })
+        .collect();
+    problems.warn(&format!("GlobalProxySettings {name}"));
+    let report = StatusReport::new(
+        StatusTarget::GlobalProxySettings { name: name.clone() },
+        settings.metadata.generation.unwrap_or(0),
+        settings.status.clone().unwrap_or_default(),
+        problems,
+    );
+    (GlobalProxySettingsRecord { name, rules }, report)
 }
 
 /// The CapsuleConfiguration's record (`status.users`).
 pub fn capsule_configuration(config: &CapsuleConfiguration) -> CapsuleConfigurationRecord {
-    CapsuleConfigurationRecord {
+    let mut problems = Problems::default();
+    let record = CapsuleConfigurationRecord {
         users: config
             .status
             .as_ref()
-            .map(|s| subjects(&s.users))
+            .map(|s| subjects(&s.users, "status.users", &mut problems))
             .unwrap_or_default(),
-    }
+    };
+    problems.warn(&format!("CapsuleConfiguration {}", config.name_any()));
+    record
 }
