@@ -37,11 +37,11 @@ impl Server {
         }
     }
 
-    /// Stops accepting and closes every open connection and stream.
+    /// Stops accepting and closes every open connection and stream; returns once every connection is closed
+    /// (a client that writes afterwards finds its connection gone, never an answer).
     pub async fn stop(mut self) {
         let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
-            task.abort();
             let _ = task.await;
         }
     }
@@ -62,11 +62,16 @@ async fn accept_loop(
     cluster: Arc<Cluster>,
     stopped: watch::Receiver<bool>,
 ) {
-    // Connection tasks live in this set: when the accept loop is aborted, the set is dropped and every
-    // connection is aborted with it.
+    // Connection tasks live in this set: on stop every one is aborted and awaited, so their sockets are closed
+    // before `stop` returns (when the accept loop is aborted instead, dropping the set aborts them too).
     let mut connections = JoinSet::new();
+    let mut stop = stopped.clone();
     loop {
         tokio::select! {
+            stopping = stop.wait_for(|stopped| *stopped) => {
+                drop(stopping);
+                break;
+            }
             accepted = listener.accept() => {
                 let Ok((stream, _peer)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
@@ -75,6 +80,7 @@ async fn accept_loop(
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
+    connections.shutdown().await;
 }
 
 async fn serve_connection(
