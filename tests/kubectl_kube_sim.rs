@@ -301,3 +301,159 @@ async fn api_resources_lists_every_kind() {
     let version: Value = serde_json::from_str(&version).unwrap();
     assert_eq!(version["serverVersion"]["major"], "1");
 }
+
+/// `object` without what the server adds (uid, resourceVersion, creationTimestamp, status, the namespace name
+/// label) and without the
+/// nulls and empty objects Go's JSON writer leaves in a client-side rendering.
+fn as_sent(mut object: Value) -> Value {
+    if let Some(meta) = object["metadata"].as_object_mut() {
+        for server in [
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "generation",
+            "managedFields",
+        ] {
+            meta.remove(server);
+        }
+        // kube-apiserver labels every namespace with its name.
+        if let Some(labels) = meta.get_mut("labels").and_then(Value::as_object_mut) {
+            labels.remove("kubernetes.io/metadata.name");
+            if labels.is_empty() {
+                meta.remove("labels");
+            }
+        }
+    }
+    if let Some(fields) = object.as_object_mut() {
+        fields.remove("status");
+        fields.retain(|_, v| !(v.is_null() || v.as_object().is_some_and(serde_json::Map::is_empty)));
+    }
+    object
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_create_sends_protobuf_and_kube_sim_stores_what_it_meant() {
+    let env = Env::start().await;
+    let binary = env.file("blob.bin", "");
+    std::fs::write(&binary, [0_u8, 159, 146, 150]).unwrap();
+    let from_file = format!("--from-file=blob={}", binary.display());
+    let cases: Vec<(Vec<&str>, [&str; 3])> = vec![
+        (
+            vec!["namespace", "made-by-kubectl"],
+            ["namespace", "made-by-kubectl", ""],
+        ),
+        (
+            vec![
+                "configmap",
+                "settings",
+                "-n",
+                "oil-dev",
+                "--from-literal=a=b",
+                "--from-literal=empty=",
+            ],
+            ["configmap", "settings", "oil-dev"],
+        ),
+        (
+            vec!["configmap", "blobs", "-n", "oil-dev", &from_file],
+            ["configmap", "blobs", "oil-dev"],
+        ),
+        (
+            vec![
+                "secret",
+                "generic",
+                "token",
+                "-n",
+                "oil-dev",
+                "--from-literal=token=s3cr3t",
+                "--type=example.com/t",
+            ],
+            ["secret", "token", "oil-dev"],
+        ),
+        (
+            vec!["serviceaccount", "robot", "-n", "oil-dev"],
+            ["serviceaccount", "robot", "oil-dev"],
+        ),
+        (
+            vec![
+                "role",
+                "pod-reader",
+                "-n",
+                "oil-dev",
+                "--verb=get,list",
+                "--resource=pods,configmaps",
+                "--resource-name=web",
+            ],
+            ["role", "pod-reader", "oil-dev"],
+        ),
+        (
+            vec![
+                "clusterrole",
+                "metrics-reader",
+                "--verb=get",
+                "--non-resource-url=/metrics",
+            ],
+            ["clusterrole", "metrics-reader", ""],
+        ),
+        (
+            vec![
+                "rolebinding",
+                "alice-views",
+                "-n",
+                "oil-dev",
+                "--clusterrole=view",
+                "--user=alice",
+                "--group=sre",
+                "--serviceaccount=oil-dev:robot",
+            ],
+            ["rolebinding", "alice-views", "oil-dev"],
+        ),
+        (
+            vec![
+                "clusterrolebinding",
+                "bob-reads",
+                "--clusterrole=metrics-reader",
+                "--user=bob",
+            ],
+            ["clusterrolebinding", "bob-reads", ""],
+        ),
+        (
+            vec![
+                "priorityclass",
+                "below-zero",
+                "--value=-5",
+                "--description=last",
+                "--preemption-policy=Never",
+            ],
+            ["priorityclass", "below-zero", ""],
+        ),
+        (
+            vec![
+                "quota",
+                "small",
+                "-n",
+                "oil-dev",
+                "--hard=cpu=500m,pods=4",
+                "--scopes=NotBestEffort",
+            ],
+            ["resourcequota", "small", "oil-dev"],
+        ),
+    ];
+    for (args, [resource, name, namespace]) in cases {
+        let create: Vec<&str> = ["create"].into_iter().chain(args.iter().copied()).collect();
+        // What kubectl means to create, rendered by kubectl itself as JSON.
+        let dry: Vec<&str> = create
+            .iter()
+            .copied()
+            .chain(["--dry-run=client", "-o", "json"])
+            .collect();
+        let meant: Value = serde_json::from_str(&ok(&env.run("admin", &dry).await)).unwrap();
+        // The real create sends protobuf (client-go's typed clients do for built-in kinds).
+        ok(&env.run("admin", &create).await);
+        let mut get = vec!["get", resource, name, "-o", "json"];
+        if !namespace.is_empty() {
+            get.extend(["-n", namespace]);
+        }
+        let stored: Value = serde_json::from_str(&ok(&env.run("admin", &get).await)).unwrap();
+        assert_eq!(as_sent(stored), as_sent(meant), "kubectl {}", create.join(" "));
+    }
+}

@@ -212,6 +212,17 @@ pub static KINDS: &[Kind] = &[
         &["sa"],
         &[],
     ),
+    kind("", "v1", "secrets", "secret", "Secret", true, &[], &[]),
+    kind(
+        "",
+        "v1",
+        "resourcequotas",
+        "resourcequota",
+        "ResourceQuota",
+        true,
+        &["quota"],
+        &["status"],
+    ),
     review(
         "authentication.k8s.io",
         "tokenreviews",

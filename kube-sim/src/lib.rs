@@ -44,6 +44,7 @@ pub mod params;
 pub mod patch;
 pub mod pki;
 pub mod protobuf;
+pub mod protobuf_objects;
 pub mod request;
 pub mod resources;
 pub mod response;

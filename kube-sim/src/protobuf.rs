@@ -8,15 +8,17 @@ use serde_json::{Map, Value, json};
 
 use crate::status::ApiError;
 
-const MAGIC: &[u8] = b"k8s\x00";
+/// The four bytes every Kubernetes protobuf body starts with.
+pub(crate) const MAGIC: &[u8] = b"k8s\x00";
 
-/// One decoded field: number and value.
-enum Field<'a> {
+/// One decoded field's value (fixed-width fields are skipped).
+pub(crate) enum Field<'a> {
     Varint(u64),
     Bytes(&'a [u8]),
 }
 
-fn malformed() -> ApiError {
+/// The 400 of a body that is not valid Kubernetes protobuf.
+pub(crate) fn malformed() -> ApiError {
     ApiError::bad_request("the body of the request is not a valid Kubernetes protobuf message")
 }
 
@@ -34,7 +36,7 @@ fn varint(buf: &[u8], pos: &mut usize) -> Result<u64, ApiError> {
 }
 
 /// The fields of one message, in order.
-fn fields(buf: &[u8]) -> Result<Vec<(u64, Field<'_>)>, ApiError> {
+pub(crate) fn fields(buf: &[u8]) -> Result<Vec<(u64, Field<'_>)>, ApiError> {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < buf.len() {

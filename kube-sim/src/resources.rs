@@ -20,7 +20,7 @@ use crate::request::ResourceRequest;
 use crate::response::{self, Body, Format};
 use crate::status::ApiError;
 use crate::store::{labels, metadata_mut, object_name};
-use crate::{metadata, patch, protobuf, reviews, streams, table};
+use crate::{metadata, patch, protobuf, protobuf_objects, reviews, streams, table};
 
 /// Serves an authorized resource request.
 pub async fn serve(
@@ -76,12 +76,12 @@ pub async fn serve(
         "list" => list(cluster, kind, rr.namespace.as_deref(), &params, format),
         "watch" => streams::watch(cluster, conn, &rr, &params, format),
         "create" => {
-            let body = read_body(cluster, req).await?;
+            let body = read_object(cluster, kind, req).await?;
             let created = create(cluster, kind, &namespace, body, &params)?;
             single(StatusCode::CREATED, kind, &created, format)
         }
         "update" => {
-            let body = read_body(cluster, req).await?;
+            let body = read_object(cluster, kind, req).await?;
             let updated = update(cluster, kind, &namespace, &name, body, status_only, &params)?;
             single(StatusCode::OK, kind, &updated, format)
         }
@@ -166,6 +166,15 @@ async fn read_bytes(cluster: &Cluster, req: Request<Incoming>) -> Result<Bytes, 
         .await
         .map(http_body_util::Collected::to_bytes)
         .map_err(|_| ApiError::too_large(limit))
+}
+
+/// A created or updated object: JSON or YAML, or protobuf for the kinds `kubectl create` sends that way.
+async fn read_object(cluster: &Cluster, kind: &Kind, req: Request<Incoming>) -> Result<Value, ApiError> {
+    let content_type = response::media_type(req.headers().get(header::CONTENT_TYPE));
+    if content_type == "application/vnd.kubernetes.protobuf" && protobuf_objects::supports(kind.kind) {
+        return protobuf_objects::decode_object(kind.kind, &read_bytes(cluster, req).await?);
+    }
+    read_body(cluster, req).await
 }
 
 async fn read_body(cluster: &Cluster, req: Request<Incoming>) -> Result<Value, ApiError> {
