@@ -238,7 +238,8 @@ pub struct Args {
     #[arg(long, value_name = "REGEXP")]
     pub impersonation_group_regexp: Option<String>,
 
-    /// Go compatibility: enable the RoleBinding reflector.
+    /// The RoleBinding reflector, as Go's: RoleBindings are watched, and a namespace where the caller is one of
+    /// their subjects is in the caller's namespace list and readable.
     #[arg(
         long,
         value_name = "BOOL",
@@ -251,7 +252,8 @@ pub struct Args {
     )]
     pub enable_reflector: bool,
 
-    /// Go compatibility: resync period of the RoleBinding reflector.
+    /// Go compatibility: resync period of the RoleBinding reflector; accepted, without effect (the RoleBinding
+    /// watch follows every change as it happens).
     #[arg(long, value_name = "DURATION", default_value = "10h", value_parser = parse_duration)]
     pub rolebindings_resync_period: Duration,
 

@@ -183,6 +183,7 @@ pub fn control_options(args: &Args) -> ControlOptions {
             request_timeout: args.review_timeout,
             ..IdentityCacheConfig::default()
         },
+        reflector: args.enable_reflector,
     }
 }
 

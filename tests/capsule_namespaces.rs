@@ -381,3 +381,99 @@ async fn objects_in_missing_namespaces_are_not_found_and_in_foreign_ones_forbidd
         .await;
     assert!(stderr_of_failure(&direct).contains("(Forbidden)"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reflector_adds_namespaces_where_the_caller_is_bound() {
+    let env = Env::start().await;
+    let proxy = start_synced(&env, &["--enable-reflector"]).await;
+    let _log = LogOnFailure(&proxy);
+    let list = ["get", "ns", "-o", "name"];
+    assert_eq!(proxied_lines(&proxy, &env, "alice", &list).await, OIL);
+    // kubectl create sends the RoleBinding as protobuf; a User subject, a Group subject, and a ServiceAccount of
+    // another namespace named like nobody's.
+    support::ok(
+        &env.run(
+            "admin",
+            &[
+                "create",
+                "rolebinding",
+                "alice-reads-gas",
+                "-n",
+                "gas-dev",
+                "--clusterrole=view",
+                "--user=alice",
+            ],
+        )
+        .await,
+    );
+    support::ok(
+        &env.run(
+            "admin",
+            &[
+                "create",
+                "rolebinding",
+                "robots",
+                "-n",
+                "default",
+                "--clusterrole=view",
+                "--serviceaccount=kube-system:alice",
+            ],
+        )
+        .await,
+    );
+    eventually_lines(
+        &proxy,
+        &env,
+        "alice",
+        &list,
+        &["namespace/gas-dev", "namespace/oil-dev", "namespace/oil-prod"],
+    )
+    .await;
+    let got = proxied_lines(&proxy, &env, "alice", &["get", "ns", "gas-dev", "-o", "name"]).await;
+    assert_eq!(got, ["namespace/gas-dev"]);
+    // The ServiceAccount subject is kube-system's, not a user called alice: `default` stays hidden.
+    let err = stderr_of_failure(&proxy.run(&env, "alice", &["get", "ns", "default"]).await);
+    assert!(err.contains("(NotFound)"), "{err}");
+    // Nobody else gains anything; the binding gone, the namespace goes.
+    assert_eq!(proxied_lines(&proxy, &env, "bob", &list).await, GAS);
+    support::ok(
+        &env.run(
+            "admin",
+            &["delete", "rolebinding", "alice-reads-gas", "-n", "gas-dev"],
+        )
+        .await,
+    );
+    eventually_lines(&proxy, &env, "alice", &list, &OIL).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_reflector_a_rolebinding_opens_nothing() {
+    let env = Env::start().await;
+    let proxy = start_synced(&env, &[]).await;
+    let _log = LogOnFailure(&proxy);
+    support::ok(
+        &env.run(
+            "admin",
+            &[
+                "create",
+                "rolebinding",
+                "alice-reads-gas",
+                "-n",
+                "gas-dev",
+                "--clusterrole=view",
+                "--user=alice",
+            ],
+        )
+        .await,
+    );
+    // A change the proxy does watch, made after the binding, shows the binding had its chance to count.
+    set_tenant_namespaces(&env, "oil", &["oil-dev"]).await;
+    eventually_lines(
+        &proxy,
+        &env,
+        "alice",
+        &["get", "ns", "-o", "name"],
+        &["namespace/oil-dev"],
+    )
+    .await;
+}

@@ -6,6 +6,7 @@ use capsule_proxy_policy::index::Index;
 use capsule_proxy_policy::model::{
     CapsuleConfigurationRecord, GlobalProxySettingsRecord, ProxySettingRecord, TenantRecord,
 };
+use capsule_proxy_policy::role_bindings::RoleBindingRecord;
 
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -21,17 +22,19 @@ pub(crate) enum IndexEvent {
     Globals(Change<(GlobalProxySettingsRecord, StatusReport), String>),
     Configuration(Change<CapsuleConfigurationRecord, String>),
     ApiResources(ApiResources),
+    RoleBindings(Change<RoleBindingRecord, (String, String)>),
 }
 
 /// What the first snapshot waits for: each watch's first list and the first discovery, by index.
 pub(crate) type Gates = [bool; GATES];
-pub(crate) const GATES: usize = 6;
+pub(crate) const GATES: usize = 7;
 pub(crate) const TENANTS: usize = 0;
 pub(crate) const PROXY_SETTINGS: usize = 1;
 pub(crate) const GLOBALS: usize = 2;
 pub(crate) const CONFIGURATION: usize = 3;
 pub(crate) const NAMESPACES: usize = 4;
 pub(crate) const DISCOVERY: usize = 5;
+pub(crate) const ROLE_BINDINGS: usize = 6;
 
 /// Applies one event to the index, marking what the first snapshot waits for as synced.
 /// ProxySettings' and GlobalProxySettings' status reports go to `reports` (the status writer).
@@ -55,6 +58,14 @@ pub(crate) fn apply(
                 if kind == ObjectKind::Namespaces {
                     synced[NAMESPACES] = true;
                 }
+            }
+        },
+        IndexEvent::RoleBindings(change) => match change {
+            Change::Apply(record) => index.apply_role_binding(record),
+            Change::Delete((namespace, name)) => index.delete_role_binding(&namespace, &name),
+            Change::Reset(records) => {
+                index.reset_role_bindings(records);
+                synced[ROLE_BINDINGS] = true;
             }
         },
         IndexEvent::ApiResources(resources) => {

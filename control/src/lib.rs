@@ -27,6 +27,7 @@ mod index_events;
 pub mod metrics_server;
 mod objects;
 pub mod probes;
+pub mod problems;
 mod reviews;
 pub mod runtime;
 pub mod setting_status;

@@ -23,10 +23,11 @@ use tokio::sync::mpsc;
 use crate::crds::{CapsuleConfiguration, GlobalProxySettings, ProxySetting, Tenant};
 use crate::exec_credential::{self, ExecToken};
 use crate::identity::{self, IdentityCacheConfig, IdentityClient, IdentityStats};
-use crate::index_events::{GATES, Gates, IndexEvent, apply};
+use crate::index_events::{GATES, Gates, IndexEvent, ROLE_BINDINGS, apply};
 use crate::status::ControlStatus;
 use crate::watches::{self, WatchSpec};
 use crate::{discovery, objects, probes, setting_status, translate};
+use k8s_openapi::api::rbac::v1::RoleBinding;
 
 /// How the control plane reaches kube-apiserver (the proxy's own identity).
 #[derive(Clone)]
@@ -63,6 +64,9 @@ pub struct ControlOptions {
     pub capsule_configuration_name: String,
     /// Identity cache lifetimes and size.
     pub identity: IdentityCacheConfig,
+    /// The RoleBinding reflector (`--enable-reflector`): RoleBindings are watched, and a namespace where the
+    /// caller is one of their subjects is in the caller's namespace list.
+    pub reflector: bool,
 }
 
 /// Why the control plane did not start.
@@ -311,6 +315,19 @@ async fn run(
         &tx,
         &status,
     );
+    if options.reflector {
+        spawn_watch(
+            WatchSpec {
+                api: Api::<RoleBinding>::all(client.clone()),
+                field_selector: None,
+                record: translate::role_binding,
+                key: |b: &RoleBinding| (b.namespace().unwrap_or_default(), b.name_any()),
+                event: IndexEvent::RoleBindings,
+            },
+            &tx,
+            &status,
+        );
+    }
     objects::spawn_all(&client, &tx, &status);
     tokio::spawn(discovery::run(
         client.clone(),
@@ -326,6 +343,8 @@ async fn run(
 
     let mut index = Index::default();
     let mut synced: Gates = [false; GATES];
+    // Without the reflector there are no RoleBindings to wait for.
+    synced[ROLE_BINDINGS] = !options.reflector;
     let mut generation = 0;
     while let Some(first) = rx.recv().await {
         apply(

@@ -15,7 +15,7 @@ use serde_json::json;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::crds::{Condition, GlobalProxySettings, ProxySetting, ProxySettingsStatus};
-use crate::translate::Problems;
+use crate::problems::Problems;
 
 /// The condition type the proxy maintains.
 pub const READY: &str = "Ready";

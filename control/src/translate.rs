@@ -1,7 +1,7 @@
 //! Kubernetes objects → the policy crate's records. Unknown kinds, operators or operations, and selectors
-//! apimachinery would refuse, are skipped (never a crash) and named in the object's [`Problems`]: a Tenant's are
-//! logged as warnings, a ProxySetting's or GlobalProxySettings' also reach its `Ready` condition
-//! ([`crate::setting_status`]).
+//! apimachinery would refuse, are skipped (never a crash) and named in the object's
+//! [`Problems`](crate::problems::Problems): a Tenant's are logged as warnings, a ProxySetting's or
+//! GlobalProxySettings' also reach its `Ready` condition ([`crate::setting_status`]).
 
 use std::collections::BTreeMap;
 
@@ -11,36 +11,17 @@ use capsule_proxy_policy::model::{
     ProxySettingRecord, ProxySubject, SelectorOperator, SelectorRequirement, Subject, SubjectKind,
     TenantOwnerSpec, TenantRecord,
 };
+use capsule_proxy_policy::role_bindings::{self, RoleBindingRecord};
 use capsule_proxy_policy::selector::Selector;
+use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::ResourceExt;
 
 use crate::crds::{
     AllowedListSpec, CapsuleConfiguration, ClusterResourceSpec, GlobalProxySettings, LabelSelectorSpec,
     LegacyProxySettingSpec, ProxySetting, SelectorRequirementSpec, SubjectSpec, Tenant,
 };
+use crate::problems::Problems;
 use crate::setting_status::{StatusReport, StatusTarget};
-
-/// What could not be used of an object's spec, each naming the field (`subjects[0].proxySettings[1].kind`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Problems(pub Vec<String>);
-
-impl Problems {
-    fn push(&mut self, at: &str, what: impl std::fmt::Display) {
-        self.0.push(format!("{at}: {what}"));
-    }
-
-    /// Whether everything could be used.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Logs each problem as a warning naming `object`.
-    pub fn warn(&self, object: &str) {
-        for problem in &self.0 {
-            tracing::warn!(object, problem = %problem, "skipping what cannot be used");
-        }
-    }
-}
 
 fn subject(kind: &str, name: &str, at: &str, problems: &mut Problems) -> Option<Subject> {
     let kind = match kind {
@@ -331,4 +312,28 @@ pub fn capsule_configuration(config: &CapsuleConfiguration) -> CapsuleConfigurat
     };
     problems.warn(&format!("CapsuleConfiguration {}", config.name_any()));
     record
+}
+
+/// A RoleBinding as the reflector keeps it: its subjects, ServiceAccounts with their namespace; subjects of
+/// kinds RBAC does not know are skipped with a warning.
+pub fn role_binding(binding: &RoleBinding) -> RoleBindingRecord {
+    let namespace = binding.namespace().unwrap_or_default();
+    let name = binding.name_any();
+    let subjects = binding
+        .subjects
+        .iter()
+        .flatten()
+        .filter_map(|s| {
+            let subject = role_bindings::subject_of(&s.kind, &s.name, s.namespace.as_deref(), &namespace);
+            if subject.is_none() {
+                tracing::warn!(binding = %format!("{namespace}/{name}"), kind = %s.kind, "skipping a RoleBinding subject of unknown kind");
+            }
+            subject
+        })
+        .collect();
+    RoleBindingRecord {
+        namespace,
+        name,
+        subjects,
+    }
 }

@@ -50,6 +50,7 @@ async fn setup(latency: Option<Duration>) -> Setup {
             probe_addr: None,
             capsule_configuration_name: "default".into(),
             identity: IdentityCacheConfig::default(),
+            reflector: false,
         },
         move |snapshot| {
             let _ = tx.send(snapshot);

@@ -53,6 +53,7 @@ async fn object_reads_ask_for_the_exact_name() {
             probe_addr: None,
             capsule_configuration_name: "default".into(),
             identity: IdentityCacheConfig::default(),
+            reflector: false,
         },
         |_| {},
     )

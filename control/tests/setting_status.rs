@@ -105,6 +105,7 @@ async fn status_is_written_as_go_writes_it_and_unusable_rules_say_so() {
             probe_addr: None,
             capsule_configuration_name: "default".into(),
             identity: IdentityCacheConfig::default(),
+            reflector: false,
         },
         |_| {},
     )

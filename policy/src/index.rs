@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::cluster_objects::{ClusterObjectRecord, ClusterObjects, ObjectKind};
 use crate::discovery::ApiResources;
 use crate::model::{CapsuleConfigurationRecord, GlobalProxySettingsRecord, ProxySettingRecord, TenantRecord};
+use crate::role_bindings::{RoleBindingNamespaces, RoleBindingRecord};
 use crate::snapshot::{self, CapsuleUsers, GlobalView, ProxySettingView, Snapshot, TenantView};
 
 /// The state of the watched Capsule objects. Owned and updated by the control plane; [`Index::snapshot`] turns
@@ -40,6 +41,8 @@ pub struct Index {
     objects: ClusterObjects,
     /// What discovery last said.
     api_resources: Arc<ApiResources>,
+    /// The RoleBinding reflector's subject → namespaces (empty unless it runs).
+    role_bindings: Arc<RoleBindingNamespaces>,
     /// Bumped by every change.
     revision: u64,
     /// `revision + 1` when last built or taken, 0 before.
@@ -227,7 +230,33 @@ impl Index {
         );
         snapshot.set_cluster_objects(self.objects.clone());
         snapshot.set_api_resources(Arc::clone(&self.api_resources));
+        snapshot.set_role_bindings(Arc::clone(&self.role_bindings));
         snapshot
+    }
+
+    /// Adds or replaces a RoleBinding of the reflector.
+    pub fn apply_role_binding(&mut self, record: RoleBindingRecord) {
+        // Copied only when a snapshot still shares the current one: at most once per published snapshot.
+        if Arc::make_mut(&mut self.role_bindings).apply(record) {
+            self.bump();
+        }
+    }
+
+    /// Removes the RoleBinding `namespace/name` from the reflector.
+    pub fn delete_role_binding(&mut self, namespace: &str, name: &str) {
+        if Arc::make_mut(&mut self.role_bindings).delete(namespace, name) {
+            self.bump();
+        }
+    }
+
+    /// Replaces every RoleBinding of the reflector.
+    pub fn reset_role_bindings(&mut self, records: Vec<RoleBindingRecord>) {
+        let mut fresh = RoleBindingNamespaces::default();
+        fresh.reset(records);
+        if *self.role_bindings != fresh {
+            self.role_bindings = Arc::new(fresh);
+            self.bump();
+        }
     }
 
     /// How many Tenants, ProxySettings and GlobalProxySettings the index holds.

@@ -29,6 +29,7 @@ pub mod index;
 pub mod model;
 pub mod object_name;
 pub mod review;
+pub mod role_bindings;
 pub mod route;
 pub mod selector;
 pub mod self_review;

@@ -15,6 +15,9 @@ pub enum SubjectKind {
     ServiceAccount,
 }
 
+/// The prefix of service-account user names; such callers are looked up as `ServiceAccount` owners.
+pub const SERVICE_ACCOUNT_PREFIX: &str = "system:serviceaccount:";
+
 /// A subject: kind and name, e.g. `User:alice`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Subject {

@@ -39,9 +39,9 @@ pub(crate) use view::{CapsuleUsers, GlobalView, ProxySettingView};
 use crate::cluster_objects::{ClusterObjectRecord, ClusterObjects, ObjectKind};
 use crate::discovery::ApiResources;
 use crate::model::SubjectKind;
+use crate::role_bindings::RoleBindingNamespaces;
 
-/// The prefix of service-account user names; such callers are looked up as `ServiceAccount` owners.
-pub const SERVICE_ACCOUNT_PREFIX: &str = "system:serviceaccount:";
+pub use crate::model::SERVICE_ACCOUNT_PREFIX;
 
 /// The label Capsule puts on every namespace of a tenant, valued with the tenant's name.
 pub const TENANT_LABEL: &str = "capsule.clastix.io/tenant";
@@ -66,6 +66,8 @@ pub struct Snapshot {
     api_resources: Arc<ApiResources>,
     /// Per tenant (by [`TenantId`]): [`Snapshot::tenant_label_exact`].
     label_exact: Box<[bool]>,
+    /// The RoleBinding reflector's subject → namespaces (shared with the index; empty unless it runs).
+    role_bindings: Arc<RoleBindingNamespaces>,
 }
 
 /// The slot of `kind` in [`Snapshot::grants`].
@@ -91,6 +93,7 @@ impl Snapshot {
             objects: ClusterObjects::default(),
             api_resources: Arc::default(),
             label_exact: Box::default(),
+            role_bindings: Arc::default(),
         }
     }
 
@@ -215,6 +218,15 @@ impl Snapshot {
 
     pub(crate) fn set_api_resources(&mut self, resources: Arc<ApiResources>) {
         self.api_resources = resources;
+    }
+
+    pub(crate) fn set_role_bindings(&mut self, role_bindings: Arc<RoleBindingNamespaces>) {
+        self.role_bindings = role_bindings;
+    }
+
+    /// The namespaces where the caller is a subject of a RoleBinding (the reflector; empty when it is off).
+    pub fn reflected_namespaces(&self, user: &str, groups: &[String]) -> std::collections::BTreeSet<&str> {
+        self.role_bindings.namespaces_of(user, groups)
     }
 
     pub(crate) fn set_cluster_objects(&mut self, objects: ClusterObjects) {

@@ -19,15 +19,17 @@ use crate::snapshot::TENANT_LABEL;
 ///
 /// The selector is `capsule.clastix.io/tenant in (tenants)` when every name comes from the tenants and that
 /// label is exactly their namespaces ([`crate::Snapshot::tenant_label_exact`]): short, and namespaces created
-/// later show up in a running watch. Else `kubernetes.io/metadata.name in (names)`; no name → nothing. (The
-/// RoleBinding reflector of Go is not built.)
+/// later show up in a running watch. Else `kubernetes.io/metadata.name in (names)`; no name → nothing. With the
+/// RoleBinding reflector, every namespace where the caller is a subject of a RoleBinding is in the list too
+/// ([`crate::role_bindings`]).
 pub(super) fn list(input: &DecideInput<'_>) -> Decision {
     let rules = if input.gates.cluster_scoped {
         rule_selectors(input.tenants, "", "v1", "namespaces", ClusterOp::List)
     } else {
         Vec::new()
     };
-    if rules.is_empty() {
+    let reflected = input.snapshot.reflected_namespaces(input.user, input.groups);
+    if rules.is_empty() && reflected.is_empty() {
         // The cheap answer first: no namespace list to build when the tenant label says it all.
         let tenants = real_tenant_names(input.tenants);
         if !tenants.is_empty() && tenants.iter().all(|t| input.snapshot.tenant_label_exact(t)) {
@@ -35,7 +37,10 @@ pub(super) fn list(input: &DecideInput<'_>) -> Decision {
         }
     }
     let from_tenants = input.tenants.namespaces();
-    let mut extra: BTreeSet<&str> = BTreeSet::new();
+    let mut extra: BTreeSet<&str> = reflected
+        .into_iter()
+        .filter(|ns| from_tenants.binary_search(ns).is_err())
+        .collect();
     if !rules.is_empty() {
         let all = input.snapshot.cluster_objects().of_kind(ObjectKind::Namespaces);
         for ns in all.into_iter().flatten() {
@@ -59,8 +64,9 @@ pub(super) fn list(input: &DecideInput<'_>) -> Decision {
     Decision::Filter(in_selector(METADATA_NAME_LABEL, names))
 }
 
-/// The namespace get: allowed when the namespace's first owner reference is a Tenant of the caller's, or (gate
-/// on) its labels match a `clusterResources` rule for namespaces with op `Get` → forwarded as the proxy; else
+/// The namespace get: allowed when the namespace's first owner reference is a Tenant of the caller's, the
+/// caller is a subject of a RoleBinding there (the reflector), or (gate on) its labels match a
+/// `clusterResources` rule for namespaces with op `Get` → forwarded as the proxy; else
 /// 404 `namespaces "<name>" not found` (Go's message reads `namespaces.`).
 ///
 /// A name that is no DNS-1123 label cannot be a namespace: 404 at once, nothing is asked. A namespace the
@@ -90,7 +96,13 @@ pub(super) fn get(input: &DecideInput<'_>, name: &str) -> Decision {
             &rule_selectors(input.tenants, "", "v1", "namespaces", ClusterOp::Get),
             &namespace.labels,
         );
-    if owned || selected {
+    let reflected = || {
+        input
+            .snapshot
+            .reflected_namespaces(input.user, input.groups)
+            .contains(name)
+    };
+    if owned || selected || reflected() {
         Decision::AsProxy
     } else {
         respond_not_found("namespaces", "", name)

@@ -62,6 +62,7 @@ pub(crate) fn build<'a>(
         objects: Default::default(),
         api_resources: Default::default(),
         label_exact: Default::default(),
+        role_bindings: Default::default(),
         grants: keys.0.map(|by_name| {
             by_name
                 .into_iter()
