@@ -42,7 +42,7 @@ pub struct Index {
     /// What discovery last said.
     api_resources: Arc<ApiResources>,
     /// The RoleBinding reflector's subject → namespaces (empty unless it runs).
-    role_bindings: Arc<RoleBindingNamespaces>,
+    role_bindings: RoleBindingNamespaces,
     /// Bumped by every change.
     revision: u64,
     /// `revision + 1` when last built or taken, 0 before.
@@ -230,21 +230,20 @@ impl Index {
         );
         snapshot.set_cluster_objects(self.objects.clone());
         snapshot.set_api_resources(Arc::clone(&self.api_resources));
-        snapshot.set_role_bindings(Arc::clone(&self.role_bindings));
+        snapshot.set_role_bindings(self.role_bindings.shared());
         snapshot
     }
 
     /// Adds or replaces a RoleBinding of the reflector.
     pub fn apply_role_binding(&mut self, record: RoleBindingRecord) {
-        // Copied only when a snapshot still shares the current one: at most once per published snapshot.
-        if Arc::make_mut(&mut self.role_bindings).apply(record) {
+        if self.role_bindings.apply(record) {
             self.bump();
         }
     }
 
     /// Removes the RoleBinding `namespace/name` from the reflector.
     pub fn delete_role_binding(&mut self, namespace: &str, name: &str) {
-        if Arc::make_mut(&mut self.role_bindings).delete(namespace, name) {
+        if self.role_bindings.delete(namespace, name) {
             self.bump();
         }
     }
@@ -253,8 +252,10 @@ impl Index {
     pub fn reset_role_bindings(&mut self, records: Vec<RoleBindingRecord>) {
         let mut fresh = RoleBindingNamespaces::default();
         fresh.reset(records);
-        if *self.role_bindings != fresh {
-            self.role_bindings = Arc::new(fresh);
+        // What snapshots see decides whether the index changed; the bindings are taken over either way.
+        let changed = self.role_bindings.shared() != fresh.shared();
+        self.role_bindings = fresh;
+        if changed {
             self.bump();
         }
     }

@@ -50,34 +50,92 @@ pub fn subject_of(
 /// A binding's (namespace, name).
 type BindingKey = (Arc<str>, Arc<str>);
 
-/// Subject → the namespaces it is bound in.
+/// A subject's kind (as [`kind_slot`] numbers it) and name, shared between the bindings that name it.
+type SubjectKey = (usize, Arc<str>);
+
+/// The slot of a subject kind in [`ReflectedNamespaces`].
+fn kind_slot(kind: SubjectKind) -> usize {
+    match kind {
+        SubjectKind::User => 0,
+        SubjectKind::Group => 1,
+        SubjectKind::ServiceAccount => 2,
+    }
+}
+
+/// What snapshots share of the reflector: per subject kind, subject name → the sorted namespaces it is bound
+/// in. Cheap to copy: names and namespace lists are shared, so the index's first change after a snapshot was
+/// published copies the outer maps only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReflectedNamespaces {
+    by_subject: [NamespaceLists; 3],
+}
+
+/// Subject name → the sorted namespaces it is bound in.
+type NamespaceLists = HashMap<Arc<str>, Arc<[Arc<str>]>>;
+
+impl ReflectedNamespaces {
+    /// The namespaces where the caller (`user` in `groups`) is a subject of a RoleBinding.
+    pub fn namespaces_of<'a>(&'a self, user: &str, groups: &[String]) -> BTreeSet<&'a str> {
+        let user_slot = if user.starts_with(SERVICE_ACCOUNT_PREFIX) {
+            kind_slot(SubjectKind::ServiceAccount)
+        } else {
+            kind_slot(SubjectKind::User)
+        };
+        let group_slot = kind_slot(SubjectKind::Group);
+        let keys = std::iter::once((user_slot, user)).chain(groups.iter().map(|g| (group_slot, g.as_str())));
+        let mut out = BTreeSet::new();
+        for (slot, name) in keys {
+            if let Some(namespaces) = self.by_subject[slot].get(name) {
+                out.extend(namespaces.iter().map(|n| &**n));
+            }
+        }
+        out
+    }
+}
+
+/// The reflector's index: every binding's subjects, per subject the namespaces counted by the bindings that
+/// put it there, and the [`ReflectedNamespaces`] snapshots share, kept up to date change by change.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoleBindingNamespaces {
     /// Each binding's subjects, by (namespace, name): what a change or delete takes back.
-    bindings: HashMap<BindingKey, Box<[Subject]>>,
+    bindings: HashMap<BindingKey, Box<[SubjectKey]>>,
     /// Per subject: namespace → how many of its bindings are there.
-    by_subject: HashMap<Subject, BTreeMap<Arc<str>, u32>>,
+    counts: HashMap<SubjectKey, BTreeMap<Arc<str>, u32>>,
+    /// What snapshots get.
+    shared: Arc<ReflectedNamespaces>,
 }
 
 impl RoleBindingNamespaces {
     /// Adds or replaces a binding; whether anything changed.
     pub fn apply(&mut self, record: RoleBindingRecord) -> bool {
+        self.apply_counts(record, true)
+    }
+
+    /// [`Self::apply`]; with `publish` false the shared lists are left for the caller to publish.
+    fn apply_counts(&mut self, record: RoleBindingRecord, publish: bool) -> bool {
         let key = (
             Arc::from(record.namespace.as_str()),
             Arc::from(record.name.as_str()),
         );
-        let subjects: Box<[Subject]> = record.subjects.into();
+        let subjects: Box<[SubjectKey]> = record
+            .subjects
+            .into_iter()
+            .map(|s| self.intern(kind_slot(s.kind), &s.name))
+            .collect();
         if self.bindings.get(&key) == Some(&subjects) {
             return false;
         }
         self.remove(&key);
         for subject in subjects.iter() {
             *self
-                .by_subject
+                .counts
                 .entry(subject.clone())
                 .or_default()
                 .entry(Arc::clone(&key.0))
                 .or_insert(0) += 1;
+            if publish {
+                self.publish(subject);
+            }
         }
         self.bindings.insert(key, subjects);
         true
@@ -89,11 +147,15 @@ impl RoleBindingNamespaces {
         self.remove(&key)
     }
 
-    /// Replaces every binding.
+    /// Replaces every binding (each subject's list published once, after all are counted).
     pub fn reset(&mut self, records: Vec<RoleBindingRecord>) {
         *self = Self::default();
         for record in records {
-            self.apply(record);
+            self.apply_counts(record, false);
+        }
+        let subjects: Vec<SubjectKey> = self.counts.keys().cloned().collect();
+        for subject in &subjects {
+            self.publish(subject);
         }
     }
 
@@ -107,25 +169,38 @@ impl RoleBindingNamespaces {
         self.bindings.is_empty()
     }
 
+    /// What snapshots share.
+    pub fn shared(&self) -> Arc<ReflectedNamespaces> {
+        Arc::clone(&self.shared)
+    }
+
     /// The namespaces where the caller (`user` in `groups`) is a subject of a RoleBinding.
     pub fn namespaces_of<'a>(&'a self, user: &str, groups: &[String]) -> BTreeSet<&'a str> {
-        let user_kind = if user.starts_with(SERVICE_ACCOUNT_PREFIX) {
-            SubjectKind::ServiceAccount
-        } else {
-            SubjectKind::User
-        };
-        let keys = std::iter::once(Subject::new(user_kind, user)).chain(
-            groups
-                .iter()
-                .map(|g| Subject::new(SubjectKind::Group, g.as_str())),
-        );
-        let mut out = BTreeSet::new();
-        for key in keys {
-            if let Some(namespaces) = self.by_subject.get(&key) {
-                out.extend(namespaces.keys().map(|n| &**n));
+        self.shared.namespaces_of(user, groups)
+    }
+
+    /// The key of a subject, sharing the name of a subject already known.
+    fn intern(&self, slot: usize, name: &str) -> SubjectKey {
+        let known = self.counts.get_key_value(&(slot, Arc::from(name)));
+        match known {
+            Some(((_, known), _)) => (slot, Arc::clone(known)),
+            None => (slot, Arc::from(name)),
+        }
+    }
+
+    /// Copies `subject`'s namespaces from the counts into what snapshots share.
+    fn publish(&mut self, subject: &SubjectKey) {
+        let shared = Arc::make_mut(&mut self.shared);
+        let (slot, name) = subject;
+        match self.counts.get(subject) {
+            Some(namespaces) if !namespaces.is_empty() => {
+                let list: Arc<[Arc<str>]> = namespaces.keys().cloned().collect();
+                shared.by_subject[*slot].insert(Arc::clone(name), list);
+            }
+            _ => {
+                shared.by_subject[*slot].remove(name);
             }
         }
-        out
     }
 
     fn remove(&mut self, key: &BindingKey) -> bool {
@@ -133,18 +208,18 @@ impl RoleBindingNamespaces {
             return false;
         };
         for subject in subjects.iter() {
-            let Some(namespaces) = self.by_subject.get_mut(subject) else {
-                continue;
-            };
-            if let Some(count) = namespaces.get_mut(&key.0) {
-                *count -= 1;
-                if *count == 0 {
-                    namespaces.remove(&key.0);
+            if let Some(namespaces) = self.counts.get_mut(subject) {
+                if let Some(count) = namespaces.get_mut(&key.0) {
+                    *count -= 1;
+                    if *count == 0 {
+                        namespaces.remove(&key.0);
+                    }
+                }
+                if namespaces.is_empty() {
+                    self.counts.remove(subject);
                 }
             }
-            if namespaces.is_empty() {
-                self.by_subject.remove(subject);
-            }
+            self.publish(subject);
         }
         true
     }

@@ -39,7 +39,7 @@ pub(crate) use view::{CapsuleUsers, GlobalView, ProxySettingView};
 use crate::cluster_objects::{ClusterObjectRecord, ClusterObjects, ObjectKind};
 use crate::discovery::ApiResources;
 use crate::model::SubjectKind;
-use crate::role_bindings::RoleBindingNamespaces;
+use crate::role_bindings::ReflectedNamespaces;
 
 pub use crate::model::SERVICE_ACCOUNT_PREFIX;
 
@@ -67,7 +67,7 @@ pub struct Snapshot {
     /// Per tenant (by [`TenantId`]): [`Snapshot::tenant_label_exact`].
     label_exact: Box<[bool]>,
     /// The RoleBinding reflector's subject → namespaces (shared with the index; empty unless it runs).
-    role_bindings: Arc<RoleBindingNamespaces>,
+    role_bindings: Arc<ReflectedNamespaces>,
 }
 
 /// The slot of `kind` in [`Snapshot::grants`].
@@ -220,7 +220,7 @@ impl Snapshot {
         self.api_resources = resources;
     }
 
-    pub(crate) fn set_role_bindings(&mut self, role_bindings: Arc<RoleBindingNamespaces>) {
+    pub(crate) fn set_role_bindings(&mut self, role_bindings: Arc<ReflectedNamespaces>) {
         self.role_bindings = role_bindings;
     }
 
