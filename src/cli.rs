@@ -610,8 +610,10 @@ impl Args {
             .max(1)
     }
 
-    /// The no-op flags given explicitly on the command line, as `--name`, so `main` can warn that they are
-    /// ignored. (The upstream Helm chart always passes `--oidc-username-claim` and `--enable-leader-election`.)
+    /// The no-op flags given on the command line, as `--name`, so `main` can warn that they are ignored: Go's
+    /// own no-ops when given at all (the upstream Helm chart always passes `--oidc-username-claim` and
+    /// `--enable-leader-election`), the flags not built yet when set to anything but their defaults (the chart
+    /// passes the defaults).
     pub fn ignored_noop_flags(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
         if self.oidc_username_claim.is_some() {
@@ -622,6 +624,22 @@ impl Args {
         }
         if self.webhook_port.is_some() {
             out.push("--webhook-port");
+        }
+        // Accepted for the chart's sake; asking for anything but their defaults asks for what is not built.
+        if self.rolebindings_resync_period != Duration::from_secs(10 * 3600) {
+            out.push("--rolebindings-resync-period");
+        }
+        if self.disable_caching {
+            out.push("--disable-caching");
+        }
+        if (self.client_connection_qps - 20.0).abs() > f32::EPSILON {
+            out.push("--client-connection-qps");
+        }
+        if self.client_connection_burst != 30 {
+            out.push("--client-connection-burst");
+        }
+        if self.enable_pprof {
+            out.push("--enable-pprof");
         }
         out
     }

@@ -590,3 +590,24 @@ fn client_body_and_stall_timeouts() {
         "--request-body-idle-timeout must be longer than 0"
     );
 }
+
+#[test]
+fn flags_not_built_yet_warn_only_when_they_ask_for_something() {
+    let a = parse(&[
+        "--rolebindings-resync-period=1h",
+        "--disable-caching",
+        "--client-connection-qps=50",
+        "--client-connection-burst=100",
+        "--enable-pprof=true",
+    ]);
+    assert_eq!(
+        a.ignored_noop_flags(),
+        [
+            "--rolebindings-resync-period",
+            "--disable-caching",
+            "--client-connection-qps",
+            "--client-connection-burst",
+            "--enable-pprof"
+        ]
+    );
+}
