@@ -389,23 +389,9 @@ async fn the_reflector_adds_namespaces_where_the_caller_is_bound() {
     let _log = LogOnFailure(&proxy);
     let list = ["get", "ns", "-o", "name"];
     assert_eq!(proxied_lines(&proxy, &env, "alice", &list).await, OIL);
-    // kubectl create sends the RoleBinding as protobuf; a User subject, a Group subject, and a ServiceAccount of
-    // another namespace named like nobody's.
-    support::ok(
-        &env.run(
-            "admin",
-            &[
-                "create",
-                "rolebinding",
-                "alice-reads-gas",
-                "-n",
-                "gas-dev",
-                "--clusterrole=view",
-                "--user=alice",
-            ],
-        )
-        .await,
-    );
+    // kubectl create sends the RoleBindings as protobuf: a User subject, and a ServiceAccount of another
+    // namespace that shares alice's name.
+    bind_alice_in_gas_dev(&env).await;
     support::ok(
         &env.run(
             "admin",
@@ -451,21 +437,7 @@ async fn without_the_reflector_a_rolebinding_opens_nothing() {
     let env = Env::start().await;
     let proxy = start_synced(&env, &[]).await;
     let _log = LogOnFailure(&proxy);
-    support::ok(
-        &env.run(
-            "admin",
-            &[
-                "create",
-                "rolebinding",
-                "alice-reads-gas",
-                "-n",
-                "gas-dev",
-                "--clusterrole=view",
-                "--user=alice",
-            ],
-        )
-        .await,
-    );
+    bind_alice_in_gas_dev(&env).await;
     // A change the proxy does watch, made after the binding, shows the binding had its chance to count.
     set_tenant_namespaces(&env, "oil", &["oil-dev"]).await;
     eventually_lines(
@@ -476,4 +448,18 @@ async fn without_the_reflector_a_rolebinding_opens_nothing() {
         &["namespace/oil-dev"],
     )
     .await;
+}
+
+/// Binds alice to `view` in gas-dev, another tenant's namespace (`kubectl create rolebinding`, sent as protobuf).
+async fn bind_alice_in_gas_dev(env: &Env) {
+    let bind = [
+        "create",
+        "rolebinding",
+        "alice-reads-gas",
+        "-n",
+        "gas-dev",
+        "--clusterrole=view",
+        "--user=alice",
+    ];
+    support::ok(&env.run("admin", &bind).await);
 }

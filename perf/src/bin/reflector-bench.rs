@@ -12,6 +12,7 @@
 use std::time::Instant;
 
 use capsule_proxy_policy::role_bindings::{RoleBindingNamespaces, RoleBindingRecord, subject_of};
+use perf::memory_kib;
 
 fn main() {
     let mut bindings = 500_000_usize;
@@ -87,17 +88,4 @@ fn main() {
     relisted.reset(listed);
     println!("  index rebuilt from a full list: {:.2?}", started.elapsed());
     assert_eq!(relisted.shared(), index.shared());
-}
-
-/// `VmRSS` and `VmHWM` of this process, in KiB (0 when unreadable).
-fn memory_kib() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
 }

@@ -29,6 +29,7 @@ use capsule_proxy_policy::{
     LegacyProxySetting, ProxySettingRecord, ProxySubject, SelectorOperator, SelectorRequirement, Snapshot,
     Subject, SubjectKind, TenantOwnerSpec, TenantRecord,
 };
+use perf::memory_kib;
 
 const USAGE: &str = "\
 usage: snapshot-bench [--tenants N] [--namespaces N] [--owners N] [--groups N] [--decisions N]
@@ -496,19 +497,6 @@ fn cluster_rule(rng: &mut Rng, tenants: usize) -> ClusterResourceRule {
 }
 
 // === measuring ===
-
-/// `VmRSS` and `VmHWM` of this process, in KiB (0 when unreadable).
-fn memory_kib() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
 
 /// Resets `VmHWM` to the current RSS (Linux ≥ 4.0); false when the kernel refuses.
 fn reset_peak() -> bool {
