@@ -3,16 +3,16 @@
 //! a broken watch keeps the last snapshot and recovers, and token and object-label look-ups are single-flight.
 #![allow(clippy::unwrap_used)] // test code unwraps what it built itself; a panic is the failure report
 
-use std::path::Path;
+mod support;
+
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use capsule_proxy_control::{ClusterConnection, Control, ControlOptions, IdentityCacheConfig, ObjectLookup};
-use capsule_proxy_policy::ApiCredential;
+use capsule_proxy_control::{Control, ObjectLookup};
 use capsule_proxy_policy::cluster_objects::{ObjectKind, OwnerRecord};
 use capsule_proxy_policy::snapshot::Snapshot;
-use kube_sim::{Fixture, KubeSim, SimConfig};
+use kube_sim::KubeSim;
 use serde_json::json;
 
 /// Deadline for a snapshot to show a change.
@@ -27,36 +27,14 @@ struct Setup {
 
 async fn setup(latency: Option<Duration>) -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let fixture =
-        Fixture::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../kube-sim/fixtures/demo.yaml")).unwrap();
-    let sim = KubeSim::start(SimConfig::new(fixture, dir.path().join("state")))
-        .await
-        .unwrap();
+    let sim = support::demo_sim(dir.path()).await;
     if let Some(latency) = latency {
         sim.set_latency(latency);
     }
-    let connection = ClusterConnection {
-        server_url: sim.url(),
-        ca_pem: sim.ca_pem().map(|pem| pem.as_bytes().to_vec()),
-        insecure_skip_verify: false,
-        tls_server_name: None,
-        credential: ApiCredential::Token("capsule-proxy-token".into()),
-        exec: None,
-    };
     let (tx, snapshots) = std::sync::mpsc::channel();
-    let control = Control::start(
-        connection,
-        ControlOptions {
-            probe_addr: None,
-            capsule_configuration_name: "default".into(),
-            identity: IdentityCacheConfig::default(),
-            reflector: false,
-        },
-        move |snapshot| {
-            let _ = tx.send(snapshot);
-        },
-    )
-    .unwrap();
+    let control = support::start_control(&sim, move |snapshot| {
+        let _ = tx.send(snapshot);
+    });
     Setup {
         sim,
         control,

@@ -3,13 +3,12 @@
 //! always makes a valid request (a 404 for a missing object, not a failure to build it).
 #![allow(clippy::unwrap_used)] // test code unwraps what it built itself; a panic is the failure report
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
-use capsule_proxy_control::{ClusterConnection, Control, ControlOptions, IdentityCacheConfig, ObjectLookup};
-use capsule_proxy_policy::ApiCredential;
-use kube_sim::{Fixture, KubeSim, SimConfig};
+use capsule_proxy_control::ObjectLookup;
 use serde_json::json;
 
 /// Deadline of one look-up.
@@ -20,11 +19,7 @@ const CLUSTER_ROLES: &str = "/apis/rbac.authorization.k8s.io/v1/clusterroles";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn object_reads_ask_for_the_exact_name() {
     let dir = tempfile::tempdir().unwrap();
-    let fixture =
-        Fixture::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../kube-sim/fixtures/demo.yaml")).unwrap();
-    let sim = KubeSim::start(SimConfig::new(fixture, dir.path().join("state")))
-        .await
-        .unwrap();
+    let sim = support::demo_sim(dir.path()).await;
     sim.apply(json!({
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRole",
@@ -40,24 +35,7 @@ async fn object_reads_ask_for_the_exact_name() {
         "rules": [],
     }))
     .unwrap();
-    let control = Control::start(
-        ClusterConnection {
-            server_url: sim.url(),
-            ca_pem: sim.ca_pem().map(|pem| pem.as_bytes().to_vec()),
-            insecure_skip_verify: false,
-            tls_server_name: None,
-            credential: ApiCredential::Token("capsule-proxy-token".into()),
-            exec: None,
-        },
-        ControlOptions {
-            probe_addr: None,
-            capsule_configuration_name: "default".into(),
-            identity: IdentityCacheConfig::default(),
-            reflector: false,
-        },
-        |_| {},
-    )
-    .unwrap();
+    let control = support::start_control(&sim, |_| {});
     let reviewer = control.reviewer();
     let cases = [
         ("open", "open"),

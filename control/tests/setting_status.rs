@@ -3,16 +3,14 @@
 //! effect), a new generation observed again, and the proxy's own write not repeated.
 #![allow(clippy::unwrap_used)] // test code unwraps what it built itself; a panic is the failure report
 
-use std::path::Path;
+mod support;
+
 use std::time::{Duration, Instant};
 
 use capsule_proxy_control::crds::{GlobalProxySettings, ProxySetting};
-use capsule_proxy_control::{ClusterConnection, Control, ControlOptions, IdentityCacheConfig};
-use capsule_proxy_policy::ApiCredential;
 use kube::api::{Patch, PatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config, Resource};
-use kube_sim::{Fixture, KubeSim, SimConfig};
 use serde_json::{Value, json};
 
 /// Deadline for a status to be written.
@@ -67,11 +65,7 @@ fn ready(object: &Value) -> &Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_is_written_as_go_writes_it_and_unusable_rules_say_so() {
     let dir = tempfile::tempdir().unwrap();
-    let fixture =
-        Fixture::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../kube-sim/fixtures/demo.yaml")).unwrap();
-    let sim = KubeSim::start(SimConfig::new(fixture, dir.path().join("state")))
-        .await
-        .unwrap();
+    let sim = support::demo_sim(dir.path()).await;
     sim.apply(proxy_setting(
         "readers",
         json!({"matchLabels": {"tier": "shared"}}),
@@ -91,25 +85,7 @@ async fn status_is_written_as_go_writes_it_and_unusable_rules_say_so() {
     }))
     .unwrap();
 
-    let connection = ClusterConnection {
-        server_url: sim.url(),
-        ca_pem: sim.ca_pem().map(|pem| pem.as_bytes().to_vec()),
-        insecure_skip_verify: false,
-        tls_server_name: None,
-        credential: ApiCredential::Token("capsule-proxy-token".into()),
-        exec: None,
-    };
-    let _control = Control::start(
-        connection,
-        ControlOptions {
-            probe_addr: None,
-            capsule_configuration_name: "default".into(),
-            identity: IdentityCacheConfig::default(),
-            reflector: false,
-        },
-        |_| {},
-    )
-    .unwrap();
+    let _control = support::start_control(&sim, |_| {});
 
     let admin = Kubeconfig::read_from(sim.kubeconfig("admin")).unwrap();
     let config = Config::from_custom_kubeconfig(admin, &KubeConfigOptions::default())
