@@ -218,6 +218,25 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
     pub max_rewrite_bytes: usize,
 
+    /// All-namespaces lists of Capsule users (`kubectl get <resource> -A`, gate ProxyAllNamespaced): most
+    /// per-namespace requests of one list in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub all_namespaces_concurrency: usize,
+
+    /// All-namespaces lists: the `limit` of each per-namespace request when the caller sets none (a namespace
+    /// is read a page at a time).
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub all_namespaces_page_size: usize,
+
+    /// All-namespaces lists: most time one list may take.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub all_namespaces_timeout: Duration,
+
+    /// All-namespaces watches: most namespaces one watch may cover (one API server connection each); a
+    /// watch of more is answered 429.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub all_namespaces_max_watches: usize,
+
     /// Go compatibility: name of the cluster-scoped CapsuleConfiguration.
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub capsule_configuration_name: String,
@@ -502,13 +521,19 @@ impl Args {
                 flag: "--max-header-count",
             });
         }
-        if self.max_rewrite_bytes == 0 {
-            return Err(CliError::Zero {
-                flag: "--max-rewrite-bytes",
-            });
+        for (flag, value) in [
+            ("--max-rewrite-bytes", self.max_rewrite_bytes),
+            ("--all-namespaces-concurrency", self.all_namespaces_concurrency),
+            ("--all-namespaces-page-size", self.all_namespaces_page_size),
+            ("--all-namespaces-max-watches", self.all_namespaces_max_watches),
+        ] {
+            if value == 0 {
+                return Err(CliError::Zero { flag });
+            }
         }
         for (flag, duration) in [
             ("--review-timeout", self.review_timeout),
+            ("--all-namespaces-timeout", self.all_namespaces_timeout),
             ("--request-body-idle-timeout", self.request_body_idle_timeout),
         ] {
             if duration.is_zero() {

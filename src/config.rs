@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use capsule_proxy_dataplane::codec::Limits;
-use capsule_proxy_dataplane::config::FilterConfig;
+use capsule_proxy_dataplane::config::{FanOutLimits, FilterConfig};
 use capsule_proxy_dataplane::{
     AuthConfig, AuthMethod, ClientTimeouts, DataplaneConfig, DriverChoice, ServingTls, UpstreamConfig,
 };
@@ -139,6 +139,7 @@ pub fn filter_config(args: &Args) -> Result<FilterConfig, CliError> {
         ignored_impersonation_groups: impersonation.drop,
         allowed_paths: non_empty(&args.allowed_paths),
         cluster_scoped: gates.proxy_cluster_scoped,
+        all_namespaced: gates.proxy_all_namespaced,
         skip_impersonation_review: gates.skip_impersonation_review,
         review_timeout: args.review_timeout,
         token_cache_ttl: (
@@ -146,6 +147,12 @@ pub fn filter_config(args: &Args) -> Result<FilterConfig, CliError> {
             args.token_cache_negative_ttl.min(CORE_TOKEN_NEGATIVE_TTL),
         ),
         max_rewrite_bytes: args.max_rewrite_bytes,
+        fan_out: FanOutLimits {
+            concurrency: args.all_namespaces_concurrency,
+            page_size: args.all_namespaces_page_size,
+            timeout: args.all_namespaces_timeout,
+            max_watches: args.all_namespaces_max_watches,
+        },
     })
 }
 

@@ -2,11 +2,15 @@
 //! (`Name=bool,...`, spaces around names and values ignored, the last setting of a gate wins, `AllAlpha` and
 //! `AllBeta` set every gate of that stage that is not set explicitly).
 //!
-//! Every gate is Alpha and off by default:
-//! - `ProxyClusterScoped`: the generic cluster-scoped routes driven by `clusterResources` rules instead of the
-//!   legacy per-tenant `proxySettings` ones;
-//! - `ProxyAllNamespaced`: deprecated, no effect (cross-namespace lists are always served);
-//! - `SkipImpersonationReview`: caller `Impersonate-*` headers are trusted without a SubjectAccessReview.
+//! The gates:
+//! - `ProxyClusterScoped` (Alpha, off): the generic cluster-scoped routes driven by `clusterResources` rules
+//!   instead of the legacy per-tenant `proxySettings` ones;
+//! - `ProxyAllNamespaced` (Beta, on): a Capsule user's all-namespaces list or watch (`kubectl get pods -A`) is
+//!   fanned out to each namespace of its tenants it may list, with its own credential, and the answers merged.
+//!   In Go the gate is a deprecated no-op and the `-A` route always filters on the `capsule.clastix.io/managed-by`
+//!   label, which Capsule no longer sets; `ProxyAllNamespaced=false` keeps that behaviour;
+//! - `SkipImpersonationReview` (Alpha, off): caller `Impersonate-*` headers are trusted without a
+//!   SubjectAccessReview.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +18,7 @@ use crate::flag_values::parse_go_bool;
 
 /// `ProxyClusterScoped`.
 pub const PROXY_CLUSTER_SCOPED: &str = "ProxyClusterScoped";
-/// `ProxyAllNamespaced` (deprecated).
+/// `ProxyAllNamespaced`.
 pub const PROXY_ALL_NAMESPACED: &str = "ProxyAllNamespaced";
 /// `SkipImpersonationReview`.
 pub const SKIP_IMPERSONATION_REVIEW: &str = "SkipImpersonationReview";
@@ -23,19 +27,17 @@ pub const ALL_ALPHA: &str = "AllAlpha";
 /// `AllBeta`: sets every Beta gate not set explicitly (there are none).
 pub const ALL_BETA: &str = "AllBeta";
 
-/// The Alpha gates, which `AllAlpha` sets.
-const ALPHA_GATES: [&str; 3] = [
-    PROXY_ALL_NAMESPACED,
-    PROXY_CLUSTER_SCOPED,
-    SKIP_IMPERSONATION_REVIEW,
-];
+/// The Alpha gates (off by default), which `AllAlpha` sets.
+const ALPHA_GATES: [&str; 2] = [PROXY_CLUSTER_SCOPED, SKIP_IMPERSONATION_REVIEW];
+/// The Beta gates (on by default), which `AllBeta` sets.
+const BETA_GATES: [&str; 1] = [PROXY_ALL_NAMESPACED];
 
 /// The gates' values.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeatureGates {
     /// `ProxyClusterScoped`.
     pub proxy_cluster_scoped: bool,
-    /// `ProxyAllNamespaced` (no effect).
+    /// `ProxyAllNamespaced`: all-namespaces lists fanned out per namespace (on by default).
     pub proxy_all_namespaced: bool,
     /// `SkipImpersonationReview`.
     pub skip_impersonation_review: bool,
@@ -63,8 +65,18 @@ pub enum FeatureGateError {
     },
 }
 
+impl Default for FeatureGates {
+    fn default() -> Self {
+        Self {
+            proxy_cluster_scoped: false,
+            proxy_all_namespaced: true,
+            skip_impersonation_review: false,
+        }
+    }
+}
+
 impl FeatureGates {
-    /// Parses a `--feature-gates` value (`""` leaves every gate off).
+    /// Parses a `--feature-gates` value (`""` leaves every gate at its default).
     pub fn parse(spec: &str) -> Result<Self, FeatureGateError> {
         let mut set: BTreeMap<&str, bool> = BTreeMap::new();
         for item in spec.split(',').filter(|item| !item.is_empty()) {
@@ -76,22 +88,28 @@ impl FeatureGates {
                 name: name.to_owned(),
                 value: value.to_owned(),
             })?;
-            let known = ALPHA_GATES.contains(&name) || name == ALL_ALPHA || name == ALL_BETA;
+            let known = ALPHA_GATES.contains(&name)
+                || BETA_GATES.contains(&name)
+                || name == ALL_ALPHA
+                || name == ALL_BETA;
             if !known {
                 return Err(FeatureGateError::Unrecognized(name.to_owned()));
             }
             set.insert(name, enabled);
         }
-        if let Some(&all_alpha) = set.get(ALL_ALPHA) {
-            for gate in ALPHA_GATES {
-                set.entry(gate).or_insert(all_alpha);
+        for (all, gates) in [(ALL_ALPHA, &ALPHA_GATES[..]), (ALL_BETA, &BETA_GATES[..])] {
+            if let Some(&value) = set.get(all) {
+                for gate in gates {
+                    set.entry(gate).or_insert(value);
+                }
             }
         }
-        let enabled = |gate: &str| set.get(gate).copied().unwrap_or(false);
+        let defaults = Self::default();
+        let enabled = |gate: &str, default: bool| set.get(gate).copied().unwrap_or(default);
         Ok(Self {
-            proxy_cluster_scoped: enabled(PROXY_CLUSTER_SCOPED),
-            proxy_all_namespaced: enabled(PROXY_ALL_NAMESPACED),
-            skip_impersonation_review: enabled(SKIP_IMPERSONATION_REVIEW),
+            proxy_cluster_scoped: enabled(PROXY_CLUSTER_SCOPED, defaults.proxy_cluster_scoped),
+            proxy_all_namespaced: enabled(PROXY_ALL_NAMESPACED, defaults.proxy_all_namespaced),
+            skip_impersonation_review: enabled(SKIP_IMPERSONATION_REVIEW, defaults.skip_impersonation_review),
         })
     }
 
@@ -107,10 +125,10 @@ impl FeatureGates {
     /// What an operator must be told about these gates (one line each).
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if self.proxy_all_namespaced {
+        if !self.proxy_all_namespaced {
             out.push(format!(
-                "feature gate {PROXY_ALL_NAMESPACED} is deprecated and has no effect: cross-namespace lists are \
-                 always served"
+                "feature gate {PROXY_ALL_NAMESPACED} is off: Capsule users' all-namespaces lists filter on the \
+                 capsule.clastix.io/managed-by label, as the Go proxy does, and show nothing Capsule did not label"
             ));
         }
         if self.skip_impersonation_review {
@@ -138,16 +156,16 @@ mod tests {
     #[test]
     fn gates_parse_like_component_base() {
         let cases = [
-            ("", gates(false, false, false)),
-            ("ProxyClusterScoped=true", gates(true, false, false)),
+            ("", gates(false, true, false)),
+            ("ProxyClusterScoped=true", gates(true, true, false)),
             (
                 "ProxyClusterScoped=1,SkipImpersonationReview=T",
-                gates(true, false, true),
+                gates(true, true, true),
             ),
-            (" ProxyAllNamespaced = true ,", gates(false, true, false)),
+            (" ProxyAllNamespaced = false ,", gates(false, false, false)),
             (
                 "ProxyClusterScoped=true,ProxyClusterScoped=false",
-                gates(false, false, false),
+                gates(false, true, false),
             ),
             ("AllAlpha=true", gates(true, true, true)),
             (
@@ -158,11 +176,10 @@ mod tests {
                 "SkipImpersonationReview=false,AllAlpha=true",
                 gates(true, true, false),
             ),
-            (
-                "AllAlpha=false,ProxyClusterScoped=true",
-                gates(true, false, false),
-            ),
-            ("AllBeta=true", gates(false, false, false)),
+            ("AllAlpha=false,ProxyClusterScoped=true", gates(true, true, false)),
+            ("AllBeta=false", gates(false, false, false)),
+            ("AllBeta=false,ProxyAllNamespaced=true", gates(false, true, false)),
+            ("AllBeta=true", gates(false, true, false)),
         ];
         for (spec, want) in cases {
             assert_eq!(FeatureGates::parse(spec), Ok(want), "{spec:?}");
@@ -205,14 +222,14 @@ mod tests {
     #[test]
     fn warnings_name_the_risky_gates() {
         assert!(FeatureGates::default().warnings().is_empty());
-        let warnings = gates(true, true, true).warnings();
+        let warnings = gates(true, false, true).warnings();
         assert_eq!(warnings.len(), 2);
-        assert!(warnings[0].contains("ProxyAllNamespaced is deprecated"));
+        assert!(warnings[0].contains("ProxyAllNamespaced is off"));
         assert!(warnings[1].contains("any caller can impersonate any user or group"));
         assert_eq!(
-            gates(true, false, false).all(),
+            gates(true, true, false).all(),
             [
-                ("ProxyAllNamespaced", false),
+                ("ProxyAllNamespaced", true),
                 ("ProxyClusterScoped", true),
                 ("SkipImpersonationReview", false)
             ]

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use capsule_proxy_policy::route::Gates;
 use capsule_proxy_policy::{ApiCredential, CidrSet};
 
 use crate::codec::Limits;
@@ -47,14 +48,56 @@ pub struct FilterConfig {
     pub allowed_paths: Vec<String>,
     /// Feature gate `ProxyClusterScoped`: generic cluster-scoped routes instead of the legacy ones.
     pub cluster_scoped: bool,
+    /// Feature gate `ProxyAllNamespaced`: a Capsule user's all-namespaces list or watch is fanned out to its
+    /// namespaces as the caller (off: Go's `capsule.clastix.io/managed-by` filter).
+    pub all_namespaced: bool,
     /// Feature gate `SkipImpersonationReview`: caller `Impersonate-*` headers are trusted without review.
     pub skip_impersonation_review: bool,
     /// Most time a request waits for a TokenReview, SubjectAccessReview or object read.
     pub review_timeout: Duration,
     /// How long a core reuses a TokenReview answer (positive, negative) without asking the control plane.
     pub token_cache_ttl: (Duration, Duration),
-    /// Largest response body rewritten in memory (SelfSubjectAccessReview / SelfSubjectRulesReview).
+    /// Largest response body rewritten in memory (SelfSubjectAccessReview / SelfSubjectRulesReview), and
+    /// largest page of one namespace an all-namespaces list reads.
     pub max_rewrite_bytes: usize,
+    /// The all-namespaces fan-out's limits.
+    pub fan_out: FanOutLimits,
+}
+
+impl FilterConfig {
+    /// The feature gates decisions read.
+    pub fn gates(&self) -> Gates {
+        Gates {
+            cluster_scoped: self.cluster_scoped,
+            all_namespaced: self.all_namespaced,
+        }
+    }
+}
+
+/// Limits of the all-namespaces fan-out (a Capsule user's `kubectl get <resource> -A`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FanOutLimits {
+    /// `--all-namespaces-concurrency`: most per-namespace requests of one list in flight at once.
+    pub concurrency: usize,
+    /// `--all-namespaces-page-size`: the `limit` of each per-namespace request when the caller set none, so no
+    /// more than one page of a namespace is held at once.
+    pub page_size: usize,
+    /// `--all-namespaces-timeout`: most time one all-namespaces list may take.
+    pub timeout: Duration,
+    /// `--all-namespaces-max-watches`: most namespaces one all-namespaces watch may watch (one upstream
+    /// connection each); more is answered `429`.
+    pub max_watches: usize,
+}
+
+impl Default for FanOutLimits {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            page_size: 500,
+            timeout: Duration::from_secs(60),
+            max_watches: 256,
+        }
+    }
 }
 
 impl Default for FilterConfig {
@@ -66,10 +109,12 @@ impl Default for FilterConfig {
             ignored_impersonation_groups: None,
             allowed_paths: Vec::new(),
             cluster_scoped: false,
+            all_namespaced: true,
             skip_impersonation_review: false,
             review_timeout: Duration::from_secs(10),
             token_cache_ttl: (Duration::from_secs(10), Duration::from_secs(2)),
             max_rewrite_bytes: 4 << 20,
+            fan_out: FanOutLimits::default(),
         }
     }
 }

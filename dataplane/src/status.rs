@@ -10,6 +10,7 @@ pub fn reason_for(code: u16) -> &'static str {
         403 => "Forbidden",
         404 => "NotFound",
         408 | 504 => "Timeout",
+        410 => "Expired",
         413 => "RequestEntityTooLarge",
         429 => "TooManyRequests",
         503 => "ServiceUnavailable",
@@ -27,6 +28,7 @@ pub fn phrase_for(code: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         408 => "Request Timeout",
+        410 => "Gone",
         413 => "Payload Too Large",
         429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
@@ -55,6 +57,28 @@ pub fn write_status(out: &mut Vec<u8>, code: u16, message: &str, close: bool, he
     if !head_only {
         out.extend_from_slice(&body);
     }
+}
+
+/// Appends a complete `application/json` response with `body` (an API server's own `Status`, passed on).
+pub fn write_json(out: &mut Vec<u8>, code: u16, body: &[u8], close: bool) {
+    write_head(out, code, "application/json", body.len(), close);
+    out.extend_from_slice(body);
+}
+
+/// Appends the head of a `200 OK` JSON response the proxy streams itself: chunked, or for an HTTP/1.0 client
+/// (`chunked` false) ended by closing the connection.
+pub fn write_streamed_json_head(out: &mut Vec<u8>, chunked: bool, close: bool) {
+    out.extend_from_slice(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: no-cache, private\r\n\
+          X-Content-Type-Options: nosniff\r\n",
+    );
+    if chunked {
+        out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+    }
+    if close || !chunked {
+        out.extend_from_slice(b"Connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Appends a `301 Moved Permanently` to `location` (the clean form of a request path, as Go's router answers).

@@ -112,6 +112,7 @@ fuzz_target!(|data: &[u8]| {
     let method = METHODS[usize::from(knob & 7)];
     let gates = Gates {
         cluster_scoped: knob & 8 != 0,
+        all_namespaced: knob & 16 != 0,
     };
     let Ok(text) = std::str::from_utf8(knobs.rest()) else {
         return;

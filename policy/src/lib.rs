@@ -24,6 +24,7 @@ pub mod cluster_rules;
 pub mod credential;
 pub mod decide;
 pub mod discovery;
+pub mod fan_out;
 pub mod identity;
 pub mod index;
 pub mod model;

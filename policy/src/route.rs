@@ -31,12 +31,16 @@ use crate::discovery::ApiResources;
 use crate::model::LegacyKind;
 use shape::{Shape, ShapeKind};
 
-/// The feature gates routing depends on.
+/// The feature gates routing and decisions depend on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Gates {
     /// `ProxyClusterScoped`: generic cluster-scoped routes from `clusterResources` rules instead of the legacy
     /// per-tenant `proxySettings` routes.
     pub cluster_scoped: bool,
+    /// `ProxyAllNamespaced`: a Capsule user's all-namespaces list or watch is fanned out to each namespace it
+    /// may list, as the caller, instead of Go's `capsule.clastix.io/managed-by` filter (decisions only; routing
+    /// does not depend on it).
+    pub all_namespaced: bool,
 }
 
 /// A resource of a group version, as named in a request path (`group` is `""` for the core group).

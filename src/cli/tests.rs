@@ -411,17 +411,17 @@ fn feature_gates_are_checked() {
     ]);
     assert_eq!(a.validate(), Ok(()));
     let gates = a.gates().unwrap();
-    assert!(gates.proxy_cluster_scoped && gates.skip_impersonation_review && !gates.proxy_all_namespaced);
+    assert!(gates.proxy_cluster_scoped && gates.skip_impersonation_review && gates.proxy_all_namespaced);
     assert!(
         a.warnings()
             .iter()
             .any(|w| w.contains("any caller can impersonate any user or group"))
     );
-    let a = parse(&[&f.cert, &f.key, "--feature-gates=AllAlpha=true"]);
+    let a = parse(&[&f.cert, &f.key, "--feature-gates=ProxyAllNamespaced=false"]);
     assert!(
         a.warnings()
             .iter()
-            .any(|w| w.contains("ProxyAllNamespaced is deprecated"))
+            .any(|w| w.contains("ProxyAllNamespaced is off"))
     );
     for (gates, message) in [
         (

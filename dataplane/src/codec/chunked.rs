@@ -86,6 +86,16 @@ impl ChunkedScanner {
 
     /// Scans the next piece of the body.
     pub fn feed(&mut self, input: &[u8]) -> Result<Scan, CodecError> {
+        self.scan(input, None)
+    }
+
+    /// Scans the next piece of the body like [`ChunkedScanner::feed`] and appends its chunk data (without sizes,
+    /// extensions or trailers) to `data`: a body the proxy reads rather than relays.
+    pub fn feed_data(&mut self, input: &[u8], data: &mut Vec<u8>) -> Result<Scan, CodecError> {
+        self.scan(input, Some(data))
+    }
+
+    fn scan(&mut self, input: &[u8], mut data: Option<&mut Vec<u8>>) -> Result<Scan, CodecError> {
         if self.state == State::Done {
             return Ok(Scan {
                 consumed: 0,
@@ -99,7 +109,11 @@ impl ChunkedScanner {
                 let take = self.remaining.min(avail);
                 self.remaining -= take;
                 // `take <= avail`, which came from a usize.
-                i += usize::try_from(take).unwrap_or(input.len() - i);
+                let end = i + usize::try_from(take).unwrap_or(input.len() - i);
+                if let Some(data) = data.as_deref_mut() {
+                    data.extend_from_slice(&input[i..end]);
+                }
+                i = end;
                 if self.remaining == 0 {
                     self.state = State::DataCr;
                 }
@@ -355,6 +369,28 @@ mod tests {
                 prop_assert_eq!(scan.consumed, w[1] - w[0]);
             }
             prop_assert_eq!(end, Some(body.len()));
+        }
+
+        #[test]
+        fn data_read_in_any_split_is_the_chunks_joined(
+            chunks in prop::collection::vec((prop::collection::vec(any::<u8>(), 1..300), any::<bool>()), 0..8),
+            trailers in prop::collection::vec("[ -~]{0,20}", 0..3),
+            splits in prop::collection::vec(any::<prop::sample::Index>(), 0..12),
+        ) {
+            let body = build(&chunks, &trailers);
+            let expected: Vec<u8> = chunks.iter().flat_map(|(data, _)| data.iter().copied()).collect();
+            let mut cuts: Vec<usize> = splits.iter().map(|ix| ix.index(body.len() + 1)).collect();
+            cuts.push(0);
+            cuts.push(body.len());
+            cuts.sort_unstable();
+            let mut scanner = ChunkedScanner::new(&Limits::default());
+            let mut data = Vec::new();
+            let mut done = false;
+            for w in cuts.windows(2) {
+                done |= scanner.feed_data(&body[w[0]..w[1]], &mut data).unwrap().done;
+            }
+            prop_assert!(done);
+            prop_assert_eq!(data, expected);
         }
 
         #[test]

@@ -150,6 +150,15 @@ pub enum WriteHalf {
 }
 
 impl WriteHalf {
+    /// Writes all of `bytes` (which stay in place).
+    pub async fn write_vec(&mut self, bytes: &mut Vec<u8>) -> io::Result<()> {
+        match self {
+            Self::Plain(tcp) => write_vec(tcp, bytes).await,
+            Self::Tls(tls) => tls.write_all(bytes).await,
+            Self::Detached => Err(detached()),
+        }
+    }
+
     /// Writes the first `n` bytes buffered in `buf` and consumes them.
     pub async fn write_buffered(&mut self, buf: &mut IoBuffer, n: usize) -> io::Result<()> {
         match self {

@@ -41,6 +41,7 @@ impl std::fmt::Display for DecisionSummary<'_> {
             Decision::Filter(selector) => write!(f, "filter {selector}"),
             Decision::Respond { code, .. } => write!(f, "respond {code}"),
             Decision::AccessReviews(_) => f.write_str("access-reviews"),
+            Decision::FanOut { namespaces } => write!(f, "fan-out to {} namespaces", namespaces.len()),
             Decision::ObjectCheck { .. } => f.write_str("object-check"),
         }
     }

@@ -54,6 +54,16 @@ impl<'a> Flow<'_, 'a> {
             Decision::AsProxy => forward(ForwardAs::Proxy, None, false, ResponsePlan::Relay),
             Decision::Respond { code, message } => Verdict::Respond(code, Cow::Owned(message)),
             Decision::Filter(selector) => self.filtered(&selector, identity, path, query),
+            Decision::FanOut { namespaces } => match route {
+                Route::NamespacedAll { gvr } => {
+                    self.fan_out(&snapshot, &*reviewer, identity, namespaces, *gvr, (path, query))
+                        .await
+                }
+                _ => Verdict::Respond(
+                    500,
+                    Cow::Borrowed("capsule-proxy could not decide on the request"),
+                ),
+            },
             Decision::AccessReviews(_) | Decision::ObjectCheck { .. } => Verdict::Respond(
                 500,
                 Cow::Borrowed("capsule-proxy could not decide on the request"),
@@ -142,7 +152,7 @@ impl<'a> Flow<'_, 'a> {
 
 /// Whether kube-apiserver reads `query` as a watch: its first `watch` value is anything but `0` or `false`
 /// (any case) — looser than Go's `ParseBool`, and the reading that decides whether a stream stays open.
-fn apiserver_watch(query: &str) -> bool {
+pub(super) fn apiserver_watch(query: &str) -> bool {
     match query_value(query, "watch") {
         Ok(Some(value)) => value != "0" && !value.eq_ignore_ascii_case("false"),
         Ok(None) => false,

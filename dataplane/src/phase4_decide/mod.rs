@@ -6,6 +6,7 @@
 
 mod audit;
 mod capsule_route;
+mod fan_out;
 mod flow;
 pub mod plan;
 mod self_review;
@@ -15,8 +16,9 @@ use std::borrow::Cow;
 
 use capsule_proxy_policy::CallerIdentity;
 use capsule_proxy_policy::discovery::ApiResources;
-use capsule_proxy_policy::route::{Gates, PathForm, Route, canonical_path, classify};
+use capsule_proxy_policy::route::{PathForm, Route, canonical_path, classify};
 
+pub use fan_out::FanOutRequest;
 pub use plan::{ResponsePlan, SelfReviewPlan};
 pub use validity::{decide_with, filtered_tenants, watch_still_valid};
 
@@ -35,6 +37,9 @@ pub enum Verdict<'a> {
     Respond(u16, Cow<'static, str>),
     /// Redirect to the clean form of the path (as Go's router does).
     Redirect(String),
+    /// Fan an all-namespaces list or watch out to the caller's namespaces, as the caller.
+    /// (Boxed: rare, and the other verdicts stay small.)
+    FanOut(Box<FanOutRequest<'a>>),
 }
 
 /// How a request is forwarded.
@@ -108,9 +113,7 @@ fn route_of<'p>(cx: &RequestContext<'_>, head: &RequestHead<'_>, path: &'p str, 
     if filter.allowed_paths.iter().any(|p| *p == *path) {
         return Route::Other;
     }
-    let gates = Gates {
-        cluster_scoped: filter.cluster_scoped,
-    };
+    let gates = filter.gates();
     // Borrowed, not cloned: every core shares the snapshot's reference count, and most requests are decided
     // without keeping it.
     let method = head.method.as_str();

@@ -2,7 +2,7 @@
 //! a new snapshot (asked by the core when a snapshot arrives).
 
 use capsule_proxy_policy::decide::{DecideInput, Decision, decide};
-use capsule_proxy_policy::route::{Gates, Route, classify};
+use capsule_proxy_policy::route::{Route, classify};
 use capsule_proxy_policy::snapshot::{ProxyTenants, Snapshot};
 
 use crate::config::FilterConfig;
@@ -40,19 +40,20 @@ pub fn decide_with(
         method,
         user: &identity.user,
         groups: &identity.groups,
-        gates: Gates {
-            cluster_scoped: filter.cluster_scoped,
-        },
+        gates: filter.gates(),
     };
     decide(route, &input)
 }
 
 /// Whether a filtered watch started with `entry` would still get the same selector from `snapshot`.
 pub fn watch_still_valid(snapshot: &Snapshot, entry: &WatchEntry, filter: &FilterConfig) -> bool {
-    let gates = Gates {
-        cluster_scoped: filter.cluster_scoped,
-    };
-    let route = classify("GET", &entry.path, &entry.query, snapshot.api_resources(), gates);
+    let route = classify(
+        "GET",
+        &entry.path,
+        &entry.query,
+        snapshot.api_resources(),
+        filter.gates(),
+    );
     let Some(tenants) = filtered_tenants(snapshot, &entry.identity, filter) else {
         return false;
     };
@@ -60,6 +61,13 @@ pub fn watch_still_valid(snapshot: &Snapshot, entry: &WatchEntry, filter: &Filte
         Decision::Filter(selector) => selector.to_string() == entry.selector,
         // The catch-all's answer needs reviews: it is not re-decided here.
         Decision::AccessReviews(_) => true,
+        // A fan-out watch holds while the caller's namespaces are the same.
+        Decision::FanOut { namespaces } => fan_out_key(&namespaces) == entry.selector,
         _ => false,
     }
+}
+
+/// The text a fan-out watch is registered with: the namespaces it was decided for.
+pub(super) fn fan_out_key(namespaces: &[String]) -> String {
+    format!("fan-out {}", namespaces.join(","))
 }

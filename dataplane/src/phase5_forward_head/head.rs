@@ -46,8 +46,9 @@ pub struct ForwardIdentity<'a> {
     pub xfcc_header: &'a str,
     /// A replacement request target (path and rewritten query), without the path prefix.
     pub target: Option<&'a str>,
-    /// Ask for JSON whatever the caller accepts (for responses the proxy rewrites).
-    pub accept_json: bool,
+    /// The `Accept` to send instead of the caller's, for responses the proxy reads (which it also asks not to be
+    /// compressed: the caller's `Accept-Encoding` is dropped).
+    pub accept: Option<&'a [u8]>,
 }
 
 /// Appends the head to forward for `head` to `out`; `scratch` is a reused string for composed values.
@@ -98,7 +99,8 @@ pub fn write_upstream_head(
     let fields = HopByHop::for_request(head).forwarded().filter(|(name, _)| {
         let replaced = name.eq_ignore_ascii_case("expect")
             || name.eq_ignore_ascii_case("x-forwarded-for")
-            || (forward.accept_json && name.eq_ignore_ascii_case("accept"));
+            || (forward.accept.is_some()
+                && (name.eq_ignore_ascii_case("accept") || name.eq_ignore_ascii_case("accept-encoding")));
         !replaced
             && !(!as_caller
                 && (name.eq_ignore_ascii_case("authorization")
@@ -107,9 +109,7 @@ pub fn write_upstream_head(
     });
     let host = head.headers.get("host").map(|value| ("Host", value));
     let framing = FramingFields::for_body(head.framing);
-    let accept = forward
-        .accept_json
-        .then_some(("Accept", &b"application/json"[..]));
+    let accept = forward.accept.map(|accept| ("Accept", accept));
     let extra = framing
         .field()
         .into_iter()
@@ -174,7 +174,7 @@ mod tests {
             proxy_token: token,
             xfcc_header: "X-Forwarded-Client-Cert",
             target: None,
-            accept_json: false,
+            accept: None,
         };
         let mut out = Vec::new();
         write_upstream_head(&mut out, &mut String::new(), &head, &forward).unwrap();
@@ -215,7 +215,8 @@ mod tests {
     #[test]
     fn filtered_requests_go_up_as_the_proxy_with_a_new_target() {
         let raw = "GET /api/v1/namespaces?labelSelector=a HTTP/1.1\r\nHost: k\r\nAuthorization: Bearer alice\r\n\
-                   Impersonate-User: bob\r\nAccept: application/vnd.kubernetes.protobuf\r\n\r\n";
+                   Impersonate-User: bob\r\nAccept: application/vnd.kubernetes.protobuf\r\n\
+                   Accept-Encoding: gzip\r\n\r\n";
         let Parsed::Complete { head, .. } = parse_request_head(raw.as_bytes(), &Limits::default()).unwrap()
         else {
             panic!("partial head");
@@ -227,7 +228,7 @@ mod tests {
             proxy_token: Some("proxy-token"),
             xfcc_header: "X-Forwarded-Client-Cert",
             target: Some("/api/v1/namespaces?labelSelector=b"),
-            accept_json: true,
+            accept: Some(b"application/json"),
         };
         let mut out = Vec::new();
         write_upstream_head(&mut out, &mut String::new(), &head, &forward).unwrap();

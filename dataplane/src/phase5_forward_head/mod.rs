@@ -25,9 +25,56 @@ pub fn write_forward_head(
     out: &mut Vec<u8>,
     scratch: &mut String,
 ) -> Result<(), (u16, &'static str)> {
+    let accept = forward.accept_json.then_some(&b"application/json"[..]);
+    let target = forward.target.as_deref();
+    write_head_as(
+        cx,
+        peer_ip,
+        head,
+        (&forward.credential, target, accept),
+        out,
+        scratch,
+    )
+}
+
+/// Writes into `out` the header fields (everything after the request line, blank line included) that each
+/// namespace's request of a fan-out carries: the caller's head as `credential` forwards it, asking for
+/// `accept`. The fan-out writes each request line itself.
+pub fn write_fan_out_fields(
+    cx: &RequestContext<'_>,
+    peer_ip: IpAddr,
+    head: &RequestHead<'_>,
+    credential: &ForwardAs<'_>,
+    accept: &[u8],
+    out: &mut Vec<u8>,
+    scratch: &mut String,
+) -> Result<(), (u16, &'static str)> {
+    write_head_as(
+        cx,
+        peer_ip,
+        head,
+        (credential, Some("/"), Some(accept)),
+        out,
+        scratch,
+    )?;
+    let line_end = memchr::memmem::find(out, b"\r\n").ok_or((400, "the request head cannot be forwarded"))?;
+    out.drain(..line_end + 2);
+    Ok(())
+}
+
+/// Writes the head to forward for `head` as `credential`, to `target` (or the caller's), asking for `accept`
+/// (or what the caller asks for).
+fn write_head_as(
+    cx: &RequestContext<'_>,
+    peer_ip: IpAddr,
+    head: &RequestHead<'_>,
+    (credential, target, accept): (&ForwardAs<'_>, Option<&str>, Option<&[u8]>),
+    out: &mut Vec<u8>,
+    scratch: &mut String,
+) -> Result<(), (u16, &'static str)> {
     let settings = cx.settings;
     let token = cx.proxy_token.borrow();
-    let auth = match &forward.credential {
+    let auth = match credential {
         ForwardAs::Caller => UpstreamAuth::Caller,
         ForwardAs::Proxy => UpstreamAuth::Proxy,
         ForwardAs::Certificate(own) => UpstreamAuth::Impersonate(Impersonated {
@@ -52,8 +99,8 @@ pub fn write_forward_head(
         peer_ip,
         proxy_token: token.as_deref(),
         xfcc_header: &settings.auth.xfcc_header,
-        target: forward.target.as_deref(),
-        accept_json: forward.accept_json,
+        target,
+        accept,
     };
     out.clear();
     write_upstream_head(out, scratch, head, &identity)

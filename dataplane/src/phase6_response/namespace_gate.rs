@@ -18,10 +18,7 @@ use crate::phase3_authenticate::wait_for;
 /// The namespace of the named namespaced object `path` points at (the router's shape for the gate), and the
 /// 404 message kube-apiserver would give for that object.
 pub fn gated_object(path: &str) -> Option<(&str, String)> {
-    let gates = Gates {
-        cluster_scoped: false,
-    };
-    match classify("GET", path, "", &ApiResources::default(), gates) {
+    match classify("GET", path, "", &ApiResources::default(), Gates::default()) {
         Route::NamespacedObjectGet { gvr, namespace, name } => {
             Some((namespace, not_found(gvr.resource, gvr.group, name).1))
         }

@@ -3,6 +3,7 @@
 //! `logs -f`) while watching the client ([`watched`]) and the stream's stop signal (a filtered watch whose
 //! ownership changed, a shutdown); an upgraded connection both ways ([`tunnel()`]).
 
+pub mod fan_out;
 pub mod tunnel;
 pub mod watched;
 

@@ -73,7 +73,7 @@ pub async fn relay_watching_client(
 const ECANCELED: i32 = 125;
 
 /// Waits for the client to close (`true`) or to send bytes / be cancelled (`false`).
-async fn watch_for_close(read: &mut ReadHalf, buf: &mut IoBuffer, cancel: CancelHandle) -> bool {
+pub(super) async fn watch_for_close(read: &mut ReadHalf, buf: &mut IoBuffer, cancel: CancelHandle) -> bool {
     if buf.is_full() {
         return false;
     }

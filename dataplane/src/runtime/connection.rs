@@ -16,16 +16,18 @@ use monoio::net::{TcpListener, TcpStream};
 
 use super::core::Core;
 use crate::client::{ClientConn, Next, RequestFacts, respond, respond_closing, write_answer};
-use crate::codec::{Method, RequestHead};
+use crate::codec::{BodyFraming, Method, RequestHead, Version};
 use crate::context::RequestContext;
 use crate::io::IoBuffer;
 use crate::metrics::{RouteLabel, StreamKind};
 use crate::phase1_accept::{self, ClientFacts};
 use crate::phase2_read_head::{self, HeadRead};
 use crate::phase3_authenticate::{self, Admission};
+use crate::phase4_decide::FanOutRequest;
 use crate::phase4_decide::{self, ForwardRequest, Verdict};
-use crate::phase5_forward_head::{self, write_forward_head};
+use crate::phase5_forward_head::{self, write_fan_out_fields, write_forward_head};
 use crate::phase6_response::{self, Response};
+use crate::phase7_relay::fan_out::{self, FanOutPlan};
 use crate::phase7_relay::{self, Relayed};
 use crate::phase8_finish;
 use crate::status::{write_plain, write_redirect, write_status};
@@ -118,6 +120,8 @@ async fn handle(cx: &RequestContext<'_>, conn: &mut ClientConn) -> Next {
 enum Headed {
     /// Forward the head written to `conn.out`.
     Forward(phase4_decide::ResponsePlan),
+    /// Fan an all-namespaces list or watch out to the caller's namespaces.
+    FanOut(Box<FanOutPlan>),
     /// Answered without the API server.
     Answer(Answer),
 }
@@ -151,6 +155,9 @@ async fn handle_request(cx: &RequestContext<'_>, conn: &mut ClientConn) -> Next 
                     Verdict::Forward(forward) => {
                         write_head(cx, conn.peer, &head, forward, &mut conn.out, &mut conn.scratch)
                     }
+                    Verdict::FanOut(request) => {
+                        fan_out_plan(cx, conn.peer, &head, request, &mut conn.scratch)
+                    }
                     Verdict::Redirect(location) => Headed::Answer(Answer::Redirect(location)),
                     Verdict::Respond(code, message) => Headed::Answer(Answer::Status(code, message)),
                 }
@@ -161,6 +168,7 @@ async fn handle_request(cx: &RequestContext<'_>, conn: &mut ClientConn) -> Next 
     };
     match headed {
         Headed::Forward(plan) => exchange(cx, conn, &facts, plan).await,
+        Headed::FanOut(plan) => fan_out::serve(cx, conn, &facts, *plan).await,
         Headed::Answer(answer) => answer_directly(conn, &facts, answer).await,
     }
 }
@@ -176,6 +184,39 @@ fn write_head(
 ) -> Headed {
     match write_forward_head(cx, peer.ip(), head, &forward, out, scratch) {
         Ok(()) => Headed::Forward(forward.plan),
+        Err((code, message)) => Headed::Answer(Answer::Status(code, message.into())),
+    }
+}
+
+/// Phase 5's head writing for a fan-out: the header fields every namespace's request carries. A list has no
+/// body: one that comes with a body is refused (the body would otherwise be read as the next request).
+fn fan_out_plan(
+    cx: &RequestContext<'_>,
+    peer: SocketAddr,
+    head: &RequestHead<'_>,
+    request: Box<FanOutRequest<'_>>,
+    scratch: &mut String,
+) -> Headed {
+    if !matches!(head.framing, BodyFraming::None | BodyFraming::ContentLength(0)) {
+        let message = "an all-namespaces list or watch takes no request body";
+        return Headed::Answer(Answer::Status(400, message.into()));
+    }
+    let mut fields = Vec::with_capacity(512);
+    let accept = request.form.upstream_accept();
+    match write_fan_out_fields(
+        cx,
+        peer.ip(),
+        head,
+        &request.credential,
+        accept,
+        &mut fields,
+        scratch,
+    ) {
+        Ok(()) => Headed::FanOut(Box::new(FanOutPlan::new(
+            *request,
+            fields,
+            head.version == Version::Http11,
+        ))),
         Err((code, message)) => Headed::Answer(Answer::Status(code, message.into())),
     }
 }

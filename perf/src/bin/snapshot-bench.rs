@@ -599,7 +599,10 @@ fn decide(snapshot: &Snapshot, caller: &Caller, gate: bool, work: Work, query: &
                 method: "GET",
                 user,
                 groups,
-                gates: Gates { cluster_scoped: gate },
+                gates: Gates {
+                    cluster_scoped: gate,
+                    all_namespaced: false,
+                },
             };
             match decide::decide(&Route::NamespacesList, &input) {
                 Decision::Filter(selector) => {

@@ -1,19 +1,45 @@
-//! The namespaced catch-all (`kubectl get <resource> -A`, §3.11): per tenant of the caller, may the caller
-//! list the resource in the tenant's first namespace? Objects labelled `capsule.clastix.io/managed-by` with an
-//! allowed tenant are shown.
+//! The namespaced catch-all (`kubectl get <resource> -A`, §3.11).
+//!
+//! With `ProxyAllNamespaced` (on by default) the caller's namespaces are fanned out to, as the caller: the API
+//! server's RBAC stays the authority, per namespace. Without it, as Go does: per tenant of the caller, may the
+//! caller list the resource in the tenant's first namespace? Objects labelled `capsule.clastix.io/managed-by`
+//! with an allowed tenant are shown.
+
+use std::collections::BTreeSet;
 
 use super::{DecideInput, Decision, TenantQuestion, in_selector, real_tenants};
 use crate::review::AccessQuestion;
 use crate::route::Gvr;
 use crate::selector::Selector;
 
-/// The label the catch-all selects on.
+/// The label the Go catch-all selects on.
 const MANAGED_BY_LABEL: &str = "capsule.clastix.io/managed-by";
+
+/// The catch-all's decision: a fan-out over the caller's namespaces with the gate, Go's questions without.
+pub(super) fn decide(input: &DecideInput<'_>, gvr: Gvr<'_>) -> Decision {
+    if input.gates.all_namespaced {
+        fan_out(input)
+    } else {
+        managed_by_questions(input, gvr)
+    }
+}
+
+/// Every namespace of the caller's real tenants and, with the reflector, of its RoleBindings: sorted, each
+/// once. Which of them the caller may list is the API server's to say, per namespace.
+fn fan_out(input: &DecideInput<'_>) -> Decision {
+    let mut namespaces: BTreeSet<&str> = real_tenants(input.tenants)
+        .flat_map(|tenant| tenant.namespaces().iter().map(|ns| &**ns))
+        .collect();
+    namespaces.extend(input.snapshot.reflected_namespaces(input.user, input.groups));
+    Decision::FanOut {
+        namespaces: namespaces.into_iter().map(str::to_owned).collect(),
+    }
+}
 
 /// One question per distinct real tenant with at least one namespace, in the caller's tenant order: may the
 /// caller `list` the resource in the tenant's first namespace (as Go asks). No such tenant → nothing, without
 /// asking.
-pub(super) fn decide(input: &DecideInput<'_>, gvr: Gvr<'_>) -> Decision {
+fn managed_by_questions(input: &DecideInput<'_>, gvr: Gvr<'_>) -> Decision {
     let mut questions: Vec<TenantQuestion> = Vec::new();
     for tenant in real_tenants(input.tenants) {
         let Some(namespace) = tenant.namespaces().first() else {

@@ -67,6 +67,14 @@ pub enum Decision {
     /// The `-A` catch-all: ask these SubjectAccessReviews, then filter with [`catch_all_selector`] of the
     /// tenants whose question was allowed.
     AccessReviews(Vec<TenantQuestion>),
+    /// The `-A` catch-all with `ProxyAllNamespaced`: the caller's namespaces (its tenants', and with the
+    /// reflector its RoleBindings'), sorted and deduplicated; ask, per namespace, whether the caller may list
+    /// (or watch) the resource there, then send one request per allowed namespace as the caller and merge the
+    /// answers ([`crate::fan_out`]).
+    FanOut {
+        /// The namespaces to ask about.
+        namespaces: Vec<String>,
+    },
     /// A named GET of a generic cluster-scoped object: read the object's labels; found and some selector
     /// matches → [`Decision::AsProxy`]; found, none matches → [`Decision::PassThrough`]; not found → 404
     /// ([`not_found`]).

@@ -192,7 +192,10 @@ proptest! {
         raw in raw_path(), method in method(), query in query(), gate in any::<bool>()
     ) {
         let resources = discovery();
-        let gates = Gates { cluster_scoped: gate };
+        let gates = Gates {
+            cluster_scoped: gate,
+            all_namespaced: false,
+        };
         if let Ok(PathForm::Canonical(path)) = canonical_path(&raw) {
             let route = classify(method, &path, query, &resources, gates);
             let naive = naive_route(method, &path, query, &resources, gates);
@@ -245,7 +248,16 @@ fn route_counts(samples: usize) -> (usize, std::collections::BTreeMap<String, us
         let (raw, method, query, gate) = tree.current();
         if let Ok(PathForm::Canonical(path)) = canonical_path(&raw) {
             canonical += 1;
-            let route = classify(method, &path, query, &resources, Gates { cluster_scoped: gate });
+            let route = classify(
+                method,
+                &path,
+                query,
+                &resources,
+                Gates {
+                    cluster_scoped: gate,
+                    all_namespaced: false,
+                },
+            );
             *counts.entry(kind_name(&route)).or_insert(0) += 1;
         }
     }

@@ -37,7 +37,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 pub use error::SelectorError;
-pub use query::{QueryError, is_watch, query_value, rewrite_query};
+pub use query::{QueryError, is_watch, push_query_pair, query_value, query_without, rewrite_query};
 pub use requirement::{Operator, Requirement};
 
 use crate::model::{LabelSelector, SelectorOperator};

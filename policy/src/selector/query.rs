@@ -98,6 +98,55 @@ pub fn query_value<'q>(query: &'q str, key: &str) -> Result<Option<Cow<'q, str>>
     Ok(found)
 }
 
+/// Copies the raw query `query` into `out` (cleared first) without the pairs whose decoded key is one of
+/// `drop`: every other non-empty pair byte for byte, in order, joined by `&`. A query [`query_value`] refuses
+/// is refused here too, and `out` is then left empty.
+pub fn query_without(query: &str, drop: &[&str], out: &mut String) -> Result<(), QueryError> {
+    out.clear();
+    let mut scratch = Vec::new();
+    for pair in pairs(query) {
+        let (key, value) = match split_pair(pair) {
+            Ok(split) => split,
+            Err(e) => {
+                out.clear();
+                return Err(e);
+            }
+        };
+        let mut dropped = false;
+        for name in drop {
+            match decodes_to(key, name, &mut scratch) {
+                Ok(found) => dropped |= found,
+                Err(e) => {
+                    out.clear();
+                    return Err(e);
+                }
+            }
+        }
+        if let Err(e) = check_component(value, &mut scratch) {
+            out.clear();
+            return Err(e);
+        }
+        if !dropped {
+            if !out.is_empty() {
+                out.push('&');
+            }
+            out.push_str(pair);
+        }
+    }
+    Ok(())
+}
+
+/// Appends the pair `key=value` to the query in `out` (after a `&` unless `out` is empty), the value encoded
+/// like Go's `url.QueryEscape`; `key` is written as it is.
+pub fn push_query_pair(out: &mut String, key: &str, value: &str) {
+    if !out.is_empty() {
+        out.push('&');
+    }
+    out.push_str(key);
+    out.push('=');
+    push_query_escaped(out, value);
+}
+
 /// Whether the request is a watch: its first `watch` value is true for Go's `strconv.ParseBool` (`1`, `t`,
 /// `T`, `TRUE`, `true`, `True`), as the Go proxy reads it. A query [`query_value`] refuses is not a watch.
 ///

@@ -179,3 +179,29 @@ fn watch_uses_go_parse_bool() {
         assert!(!is_watch(query), "{query:?}");
     }
 }
+
+#[test]
+fn query_without_drops_pairs_by_decoded_key_and_keeps_the_rest_verbatim() {
+    let mut out = String::new();
+    query_without(
+        "limit=5&labelSelector=a%3Db&%63ontinue=x&&watch=1&limit=7",
+        &["limit", "continue"],
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(out, "labelSelector=a%3Db&watch=1");
+    query_without("", &["limit"], &mut out).unwrap();
+    assert_eq!(out, "");
+    assert_eq!(
+        query_without("a=1&b=%zz", &["limit"], &mut out),
+        Err(QueryError::InvalidEscape("%zz".into()))
+    );
+    assert_eq!(out, "", "left empty on error");
+    assert_eq!(
+        query_without("a=1;b=2", &[], &mut out),
+        Err(QueryError::Semicolon)
+    );
+    push_query_pair(&mut out, "continue", "eyJ2Ijo+/=");
+    push_query_pair(&mut out, "limit", "500");
+    assert_eq!(out, "continue=eyJ2Ijo%2B%2F%3D&limit=500");
+}

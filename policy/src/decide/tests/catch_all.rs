@@ -80,3 +80,50 @@ fn catch_all_selector_selects_allowed_tenants() {
     );
     assert!(catch_all_selector(&[]).is_nothing());
 }
+
+#[test]
+fn with_the_gate_every_namespace_of_the_callers_tenants_and_role_bindings_is_fanned_out_to() {
+    use crate::role_bindings::{RoleBindingRecord, subject_of};
+    let binding = |namespace: &str, user: &str| RoleBindingRecord {
+        namespace: namespace.to_owned(),
+        name: "view".to_owned(),
+        subjects: subject_of("User", user, None, namespace).into_iter().collect(),
+    };
+    let snapshot = World {
+        role_bindings: vec![
+            binding("shared", "alice"),
+            binding("oil-dev", "alice"),
+            binding("other", "bob"),
+        ],
+        ..world()
+    }
+    .snapshot();
+    let route = Route::NamespacedAll {
+        gvr: gvr("", "v1", "pods"),
+    };
+    let fan_out = Gates {
+        all_namespaced: true,
+        ..OFF
+    };
+    let namespaces = |names: &[&str]| Decision::FanOut {
+        namespaces: names.iter().map(|n| (*n).to_owned()).collect(),
+    };
+    // Her tenants' namespaces (`oil` once although she owns it twice, `void` has none) and her RoleBindings',
+    // sorted, each once; `global` (a GlobalProxySettings entry) has no namespace.
+    assert_eq!(
+        ask("alice", "GET", route).gate(fan_out).decide(&snapshot),
+        namespaces(&["oil-dev", "oil-prod", "shared"])
+    );
+    assert_eq!(
+        ask("alice", "GET", route)
+            .groups(&["devs"])
+            .gate(fan_out)
+            .decide(&snapshot),
+        namespaces(&["gas-1", "oil-dev", "oil-prod", "shared"])
+    );
+    // A global-only caller owns no namespace: an empty fan-out (an empty list), never the cluster.
+    assert_eq!(
+        ask("erin", "GET", route).gate(fan_out).decide(&snapshot),
+        namespaces(&[])
+    );
+}

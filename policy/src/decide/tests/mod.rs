@@ -21,8 +21,12 @@ use crate::route::{Gvr, LegacyRoute};
 
 pub(super) const OFF: Gates = Gates {
     cluster_scoped: false,
+    all_namespaced: false,
 };
-pub(super) const ON: Gates = Gates { cluster_scoped: true };
+pub(super) const ON: Gates = Gates {
+    cluster_scoped: true,
+    all_namespaced: false,
+};
 
 /// What the tests build a snapshot from.
 #[derive(Default)]
@@ -31,6 +35,7 @@ pub(super) struct World {
     pub(super) proxy_settings: Vec<ProxySettingRecord>,
     pub(super) globals: Vec<GlobalProxySettingsRecord>,
     pub(super) objects: Vec<(ObjectKind, Vec<ClusterObjectRecord>)>,
+    pub(super) role_bindings: Vec<crate::role_bindings::RoleBindingRecord>,
 }
 
 impl World {
@@ -42,6 +47,7 @@ impl World {
         for (kind, objects) in self.objects {
             index.reset_objects(kind, objects);
         }
+        index.reset_role_bindings(self.role_bindings);
         index.snapshot(1)
     }
 }

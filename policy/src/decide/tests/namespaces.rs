@@ -73,6 +73,7 @@ fn world() -> World {
                 },
             ],
         )],
+        role_bindings: Vec::new(),
     }
 }
 

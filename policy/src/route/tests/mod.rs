@@ -71,8 +71,12 @@ pub(super) fn discovery() -> ApiResources {
 
 pub(super) const OFF: Gates = Gates {
     cluster_scoped: false,
+    all_namespaced: false,
 };
-pub(super) const ON: Gates = Gates { cluster_scoped: true };
+pub(super) const ON: Gates = Gates {
+    cluster_scoped: true,
+    all_namespaced: false,
+};
 
 pub(super) fn gvr<'a>(group: &'a str, version: &'a str, resource: &'a str) -> Gvr<'a> {
     Gvr {
