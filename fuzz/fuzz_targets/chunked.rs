@@ -3,7 +3,8 @@
 //! Input: knob bytes (chunk-extension limit, trailer limit, number of pieces, a split seed), then the body.
 //! The whole feed and the split feed agree (same bytes consumed, same end, same error); a body that is
 //! not done was consumed whole; the naive decoder in `naive_chunked.rs` finds the same end or the same
-//! error; when done, `dechunk` of the consumed bytes equals the naive decoder's data.
+//! error; when done, `dechunk` of the consumed bytes equals the naive decoder's data, and so do the data the
+//! split feed read with `feed_data` (how a merged watch reads its namespaces' streams).
 #![no_main]
 
 use capsule_proxy_dataplane::codec::{ChunkedScanner, CodecError, Limits, Scan};
@@ -23,12 +24,12 @@ fn limit(knob: u8, default: usize) -> usize {
 
 /// Feeds `body` in the pieces ending at `cuts` (ascending, the last one `body.len()`); the scan over the
 /// whole input, summed.
-fn feed_split(limits: &Limits, body: &[u8], cuts: &[usize]) -> Result<Scan, CodecError> {
+fn feed_split(limits: &Limits, body: &[u8], cuts: &[usize], data: &mut Vec<u8>) -> Result<Scan, CodecError> {
     let mut scanner = ChunkedScanner::new(limits);
     let mut start = 0;
     for &end in cuts {
         let piece = &body[start..end];
-        let scan = scanner.feed(piece)?;
+        let scan = scanner.feed_data(piece, data)?;
         assert!(scan.consumed <= piece.len(), "consumed more than the piece");
         if scan.done {
             assert!(scanner.is_done());
@@ -72,7 +73,8 @@ fuzz_target!(|data: &[u8]| {
     let mut cuts: Vec<usize> = (0..pieces).map(|_| rng.below(body.len() + 1)).collect();
     cuts.push(body.len());
     cuts.sort_unstable();
-    let split = feed_split(&limits, body, &cuts);
+    let mut split_data = Vec::new();
+    let split = feed_split(&limits, body, &cuts, &mut split_data);
     assert_eq!(whole, split, "fed whole and split at {cuts:?}");
 
     let naive = decode(body, limits.max_chunk_ext_bytes, limits.max_trailer_bytes);
@@ -88,6 +90,7 @@ fuzz_target!(|data: &[u8]| {
                 Some(data.as_slice()),
                 "dechunk differs from the naive decode"
             );
+            assert_eq!(&split_data, data, "feed_data differs from the naive decode");
         }
         (Ok(Scan { done: false, .. }), Decoded::Incomplete) | (Err(_), Decoded::Invalid) => {}
         _ => panic!("scanner {whole:?}, naive decoder {naive:?}"),

@@ -134,7 +134,7 @@ impl Plan {
             proxy_token: self.token.as_deref(),
             xfcc_header: self.xfcc_header,
             target: self.target.as_deref(),
-            accept_json: self.accept_json,
+            accept: self.accept_json.then_some(&b"application/json"[..]),
         }
     }
 
@@ -197,7 +197,7 @@ impl Plan {
             let replaced = WRITTEN_BY_PROXY.contains(&name.as_str())
                 || name == "expect"
                 || name == "x-forwarded-for"
-                || (self.accept_json && name == "accept");
+                || (self.accept_json && (name == "accept" || name == "accept-encoding"));
             let credential =
                 !as_caller && (name == "authorization" || name.starts_with("impersonate-") || name == xfcc);
             let upgrade_pair = name == "upgrade" && head.upgrade;

@@ -29,6 +29,6 @@ pub use form::{ListForm, MetaVersion};
 pub use merged::MergedList;
 pub use page::{NamespacePage, PageError};
 pub use pager::{PageStep, Pager};
-pub use target::{FanOutResource, access_question, namespace_target};
+pub use target::{FanOutResource, TargetError, access_question, namespace_target};
 pub use token::{ContinueToken, TokenError};
 pub use watch::{EventAction, WatchMerge};

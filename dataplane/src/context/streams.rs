@@ -23,8 +23,10 @@ pub struct WatchEntry {
     pub path: String,
     /// Its raw query.
     pub query: String,
-    /// The proxy's selector it was sent with, as text.
+    /// The proxy's selector it was sent with, as text (a fan-out: its namespaces).
     pub selector: String,
+    /// The gates it was decided with.
+    pub gates: capsule_proxy_policy::route::Gates,
 }
 
 /// One open stream: its stop signal and, for a filtered watch, what it was started with.
@@ -133,6 +135,7 @@ mod tests {
             path: "/api/v1/namespaces".into(),
             query: "watch=1".into(),
             selector: selector.into(),
+            gates: Default::default(),
         }
     }
 

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use capsule_proxy_policy::decide::{Decision, catch_all_selector, not_found};
 use capsule_proxy_policy::review::{ObjectLookup, Reviewer};
-use capsule_proxy_policy::route::Route;
+use capsule_proxy_policy::route::{Gates, Route};
 use capsule_proxy_policy::selector::{Selector, query_value, rewrite_query};
 use capsule_proxy_policy::snapshot::Snapshot;
 
@@ -42,7 +42,12 @@ impl<'a> Flow<'_, 'a> {
         let Some(tenants) = filtered_tenants(&snapshot, &identity, filter) else {
             return self.pass_through(Some(identity), ResponsePlan::Relay).await;
         };
-        let decision = decide_with(&snapshot, &tenants, route, method, &identity, filter);
+        // The fan-out reads plain HTTP answers: an upgrade (a WebSocket watch) keeps Go's `-A` behaviour.
+        let gates = Gates {
+            all_namespaced: filter.all_namespaced && !self.head.upgrade,
+            ..filter.gates()
+        };
+        let decision = decide_with(&snapshot, &tenants, route, method, &identity, gates);
         let decision = match self.resolve(decision, &*reviewer, route, path).await {
             Ok(decision) => decision,
             Err(verdict) => return verdict,
@@ -53,7 +58,7 @@ impl<'a> Flow<'_, 'a> {
             Decision::PassThrough => self.pass_through(Some(identity), ResponsePlan::Relay).await,
             Decision::AsProxy => forward(ForwardAs::Proxy, None, false, ResponsePlan::Relay),
             Decision::Respond { code, message } => Verdict::Respond(code, Cow::Owned(message)),
-            Decision::Filter(selector) => self.filtered(&selector, identity, path, query),
+            Decision::Filter(selector) => self.filtered(&selector, identity, (path, query), gates),
             Decision::FanOut { namespaces } => match route {
                 Route::NamespacedAll { gvr } => {
                     self.fan_out(&snapshot, &*reviewer, identity, namespaces, *gvr, (path, query))
@@ -125,7 +130,13 @@ impl<'a> Flow<'_, 'a> {
     }
 
     /// Forwards a list or watch as the proxy with the caller's selector ANDed with `selector`.
-    fn filtered(&mut self, selector: &Selector, identity: Identity, path: &str, query: &str) -> Verdict<'a> {
+    fn filtered(
+        &mut self,
+        selector: &Selector,
+        identity: Identity,
+        (path, query): (&str, &str),
+        gates: Gates,
+    ) -> Verdict<'a> {
         // Filtered requests are few: the rewritten target is composed afresh.
         let mut rewritten_query = String::new();
         if let Err(e) = rewrite_query(query, selector, &mut rewritten_query) {
@@ -142,6 +153,7 @@ impl<'a> Flow<'_, 'a> {
                 path: path.to_string(),
                 query: query.to_string(),
                 selector: selector.to_string(),
+                gates,
             })))
         } else {
             ResponsePlan::Relay

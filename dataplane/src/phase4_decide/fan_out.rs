@@ -87,6 +87,7 @@ impl<'a> Flow<'_, 'a> {
                 identity: identity.clone(),
                 path: path.to_owned(),
                 query: query.to_owned(),
+                gates: self.cx.settings.filter.gates(),
             };
             (self.cx.streams.register(Some(entry)), resource_version)
         });

@@ -2,7 +2,7 @@
 //! a new snapshot (asked by the core when a snapshot arrives).
 
 use capsule_proxy_policy::decide::{DecideInput, Decision, decide};
-use capsule_proxy_policy::route::{Route, classify};
+use capsule_proxy_policy::route::{Gates, Route, classify};
 use capsule_proxy_policy::snapshot::{ProxyTenants, Snapshot};
 
 use crate::config::FilterConfig;
@@ -25,14 +25,14 @@ pub fn filtered_tenants<'s>(
     Some(snapshot.proxy_tenants(&identity.user, &identity.groups, filter.cluster_scoped))
 }
 
-/// The decision for a Capsule route, for a filtered caller with `tenants`.
+/// The decision for a Capsule route, for a filtered caller with `tenants`, under `gates`.
 pub fn decide_with(
     snapshot: &Snapshot,
     tenants: &ProxyTenants<'_>,
     route: &Route<'_>,
     method: &str,
     identity: &Identity,
-    filter: &FilterConfig,
+    gates: Gates,
 ) -> Decision {
     let input = DecideInput {
         snapshot,
@@ -40,7 +40,7 @@ pub fn decide_with(
         method,
         user: &identity.user,
         groups: &identity.groups,
-        gates: filter.gates(),
+        gates,
     };
     decide(route, &input)
 }
@@ -57,7 +57,7 @@ pub fn watch_still_valid(snapshot: &Snapshot, entry: &WatchEntry, filter: &Filte
     let Some(tenants) = filtered_tenants(snapshot, &entry.identity, filter) else {
         return false;
     };
-    match decide_with(snapshot, &tenants, &route, "GET", &entry.identity, filter) {
+    match decide_with(snapshot, &tenants, &route, "GET", &entry.identity, entry.gates) {
         Decision::Filter(selector) => selector.to_string() == entry.selector,
         // The catch-all's answer needs reviews: it is not re-decided here.
         Decision::AccessReviews(_) => true,

@@ -1,5 +1,6 @@
 //! One namespace's request of a fan-out: its path and query, and the SubjectAccessReview asked first.
 
+use crate::object_name::is_dns1123_label;
 use crate::review::AccessQuestion;
 use crate::route::Gvr;
 use crate::selector::{QueryError, push_query_pair, query_without};
@@ -47,6 +48,21 @@ impl FanOutResource {
     }
 }
 
+/// Why a namespace's request target cannot be written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    /// The caller's query cannot be read.
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    /// Not a namespace name (never written into a request line).
+    #[error("{0:?} is not a namespace name")]
+    Namespace(String),
+    /// The caller's query holds a byte a request line cannot carry (its head parser refuses them; checked
+    /// again here because the request line is the proxy's to write).
+    #[error("the query holds a byte a request target cannot carry")]
+    Unwritable,
+}
+
 /// The parameters the fan-out sets itself on each namespace's request.
 const OWN_PARAMETERS: [&str; 2] = ["limit", "continue"];
 /// The parameters kube-apiserver refuses beside `continue`.
@@ -57,7 +73,8 @@ const VERSION_PARAMETERS: [&str; 2] = ["resourceVersion", "resourceVersionMatch"
 /// and `continue`, then `limit` when given and the namespace's own `continue` token when resuming (which
 /// kube-apiserver refuses beside `resourceVersion` and `resourceVersionMatch`, dropped then).
 ///
-/// Namespace names are DNS labels (the snapshot's, never the caller's text), so they need no escaping.
+/// Namespace names come from the snapshot, never from the caller's text; one that is not a DNS label (which
+/// would need escaping) is refused rather than written into a request line.
 pub fn namespace_target(
     resource: &FanOutResource,
     namespace: &str,
@@ -65,7 +82,13 @@ pub fn namespace_target(
     limit: Option<usize>,
     upstream_continue: Option<&str>,
     out: &mut String,
-) -> Result<(), QueryError> {
+) -> Result<(), TargetError> {
+    if !is_dns1123_label(namespace) {
+        return Err(TargetError::Namespace(namespace.to_owned()));
+    }
+    if !caller_query.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(TargetError::Unwritable);
+    }
     let mut query = String::new();
     if upstream_continue.is_some() {
         let drop: Vec<&str> = OWN_PARAMETERS
@@ -189,6 +212,14 @@ mod tests {
         assert_eq!(deployments.api_version(), "apps/v1");
         assert_eq!(deployments.qualified_name(), "deployments.apps");
         assert!(namespace_target(&pods(), "a", "x=%zz", None, None, &mut out).is_err());
+        assert_eq!(
+            namespace_target(&pods(), "a b/c", "", None, None, &mut out),
+            Err(TargetError::Namespace("a b/c".into()))
+        );
+        assert_eq!(
+            namespace_target(&pods(), "a", "x=1\r\nHost: evil", None, None, &mut out),
+            Err(TargetError::Unwritable)
+        );
     }
 
     #[test]

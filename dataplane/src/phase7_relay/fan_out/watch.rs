@@ -197,6 +197,13 @@ async fn relay(
     if client.write_vec(out).await.is_err() {
         return End::ClientGone;
     }
+    let stop = ticket.signal();
+    if watches.is_empty() {
+        // No namespace to watch (yet): the stream stays open, quiet, until the caller's namespaces change, the
+        // proxy shuts down or the client leaves, as an apiserver watch with nothing to report does.
+        stop.stopped().await;
+        return End::Stopped;
+    }
     let mut events = stream::select_all(watches.into_iter().map(|watch| {
         Box::pin(stream::unfold(Some(watch), |watch| async move {
             let mut watch = watch?;
@@ -206,7 +213,6 @@ async fn relay(
             Some(((index, event), keep.then_some(watch)))
         }))
     }));
-    let stop = ticket.signal();
     loop {
         if stop.is_stopped() {
             return End::Stopped;
