@@ -311,9 +311,10 @@ async fn callers_who_are_no_capsule_users_pass_through() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn owners_list_namespaced_kinds_across_namespaces_by_the_managed_by_label() {
+async fn with_the_gate_off_owners_list_namespaced_kinds_across_namespaces_by_the_managed_by_label() {
+    // Go's behaviour, kept behind `ProxyAllNamespaced=false` (the fan-out is `capsule_all_namespaces.rs`'s).
     let env = Env::start().await;
-    let proxy = start_synced(&env, &[]).await;
+    let proxy = start_synced(&env, &["--feature-gates=ProxyAllNamespaced=false"]).await;
     let _log = LogOnFailure(&proxy);
     let all_pods = ["get", "pods", "-A", "-o", NAMESPACED_NAMES];
     // Nothing carries the label yet.
