@@ -104,6 +104,7 @@ def defaults(r: Rendered) -> None:
     r.expect(has_rule(rules, "authentication.k8s.io", "tokenreviews", "create"), "TokenReviews granted")
     r.expect(has_rule(rules, "", "users", "impersonate"), "impersonation granted")
     r.expect(not has_rule(rules, "*", "*", "get"), "no get on every kind by default")
+    r.expect(not has_rule(rules, "*", "*", "list"), "no list on every kind by default: -A is fanned out as the caller")
     r.expect(not any("secrets" in rule.get("resources", []) for rule in rules), "no Secret rule")
     r.expect(not any(rule.get("verbs", []) == ["*"] for rule in rules), "no wildcard verbs")
     r.none("Role")
@@ -291,6 +292,14 @@ def feature_gates_values(r: Rendered) -> None:
     r.expect(r.args()[-1] == "--feature-gates=ProxyClusterScoped=true", "extraArgs come last")
 
 
+def all_namespaced_off_values(r: Rendered) -> None:
+    rules = r.rules()
+    r.expect(has_rule(rules, "*", "*", "list"), "Go's -A lists every kind as the proxy")
+    r.expect(has_rule(rules, "*", "*", "watch"), "Go's -A watches every kind as the proxy")
+    r.expect(not has_rule(rules, "*", "*", "get"), "but gets none")
+    r.expect(r.args()[-1] == "--feature-gates=ProxyAllNamespaced=false", "extraArgs come last")
+
+
 def io_uring_values(r: Rendered) -> None:
     r.eq(
         r.pod()["securityContext"]["seccompProfile"],
@@ -302,6 +311,8 @@ def io_uring_values(r: Rendered) -> None:
         [
             "--cores=2",
             "--io-driver=io-uring",
+            "--all-namespaces-concurrency=8",
+            "--all-namespaces-timeout=2m",
             "--client-stall-timeout=2m",
             "--max-header-bytes=131072",
             "--max-rewrite-bytes=8388608",
@@ -312,7 +323,7 @@ def io_uring_values(r: Rendered) -> None:
     )
     r.eq(r.pod()["terminationGracePeriodSeconds"], 60, "terminationGracePeriodSeconds")
     rules = r.rules()
-    r.expect(not has_rule(rules, "*", "*", "list"), "listAllResources=false drops the wildcard list")
+    r.expect(not has_rule(rules, "*", "*", "list"), "no wildcard list")
     r.expect(has_rule(rules, "gateway.networking.k8s.io", "gatewayclasses", "list"), "extra cluster-scoped kinds")
     r.expect(has_rule(rules, "", "nodes", "patch"), "legacyWrites")
 
@@ -370,6 +381,7 @@ EXPECTATIONS = {
     "servicemonitor-values": servicemonitor_values,
     "gateway-tlsroute-values": gateway_tlsroute_values,
     "feature-gates-values": feature_gates_values,
+    "all-namespaced-off-values": all_namespaced_off_values,
     "io-uring-values": io_uring_values,
     "io-uring-spo-values": io_uring_spo_values,
     "plain-http-values": plain_http_values,

@@ -61,6 +61,10 @@
   "shutdown-grace-period" $r.timeouts.shutdownGracePeriod
   "client-ca-path" $r.clientCAPath
   "xfcc-header-name" $r.xfccHeaderName
+  "all-namespaces-concurrency" $r.allNamespaces.concurrency
+  "all-namespaces-page-size" $r.allNamespaces.pageSize
+  "all-namespaces-timeout" $r.allNamespaces.timeout
+  "all-namespaces-max-watches" $r.allNamespaces.maxWatches
 }}
 {{- range $flag := keys $flags | sortAlpha }}
 {{- $value := get $flags $flag }}
