@@ -205,6 +205,27 @@ fn decode_continue(token: &str) -> Result<(u64, String, String), ApiError> {
     Ok((rv, ns.to_string(), name.to_string()))
 }
 
+/// As kube-apiserver validates list options: a `continue` token carries its own resource version, so neither
+/// `resourceVersion` nor `resourceVersionMatch` may come with it (422).
+fn continue_conflicts(params: &Params) -> Result<(), ApiError> {
+    let set = |key: &str| params.get(key).is_some_and(|v| !v.is_empty());
+    let forbidden =
+        |field: &str, message: &str| ApiError::invalid("ListOptions", "meta.k8s.io", "", field, message);
+    if set("resourceVersion") {
+        return Err(forbidden(
+            "resourceVersion",
+            "Forbidden: specifying resource version is not allowed when using continue",
+        ));
+    }
+    if set("resourceVersionMatch") {
+        return Err(forbidden(
+            "resourceVersionMatch",
+            "Forbidden: resourceVersionMatch is forbidden when continue is provided",
+        ));
+    }
+    Ok(())
+}
+
 fn list(
     cluster: &Cluster,
     kind: &'static Kind,
@@ -224,6 +245,9 @@ fn list(
         .filter(|c| !c.is_empty())
         .map(decode_continue)
         .transpose()?;
+    if start.is_some() {
+        continue_conflicts(params)?;
+    }
     if let Some((rv, _, _)) = &start
         && cluster.store.is_compacted(*rv)
     {
@@ -528,6 +552,23 @@ mod tests {
         );
         assert_eq!(decode_continue("%%%").unwrap_err().code, 400);
         assert_eq!(decode_continue("e30").unwrap_err().code, 400);
+    }
+
+    #[test]
+    fn continue_refuses_a_resource_version_beside_it() {
+        assert!(continue_conflicts(&Params::parse("continue=x&limit=1")).is_ok());
+        let err = continue_conflicts(&Params::parse("continue=x&resourceVersion=5")).unwrap_err();
+        assert_eq!(err.code, 422);
+        assert_eq!(
+            err.to_status()["message"],
+            "ListOptions.meta.k8s.io \"\" is invalid: resourceVersion: Forbidden: specifying resource version is not allowed when using continue"
+        );
+        assert_eq!(
+            continue_conflicts(&Params::parse("resourceVersionMatch=Exact"))
+                .unwrap_err()
+                .code,
+            422
+        );
     }
 
     #[test]
