@@ -10,8 +10,9 @@ use std::collections::BTreeSet;
 use support::Env;
 use support::Streaming;
 use support::capsule::{
-    LogOnFailure, OIL_UID, admin_apply, describe, eventually_lines, item_names, proxied_lines,
-    set_tenant_namespaces, start_synced, stderr_of_failure, tenant_namespace_yaml, until_stream_ends,
+    LogOnFailure, NAMESPACED_NAMES, OIL_UID, admin_apply, describe, eventually_lines, item_names,
+    proxied_lines, set_tenant_namespaces, start_synced, stderr_of_failure, tenant_namespace_yaml,
+    until_stream_ends,
 };
 use support::raw::{Conn, get};
 
@@ -417,6 +418,12 @@ async fn the_reflector_adds_namespaces_where_the_caller_is_bound() {
     .await;
     let got = proxied_lines(&proxy, &env, "alice", &["get", "ns", "gas-dev", "-o", "name"]).await;
     assert_eq!(got, ["namespace/gas-dev"]);
+    // Her `-A` reaches the namespace too (the fan-out asks about every namespace of her RoleBindings, as her).
+    let all_pods = ["get", "pods", "-A", "-o", NAMESPACED_NAMES];
+    assert_eq!(
+        proxied_lines(&proxy, &env, "alice", &all_pods).await,
+        ["gas-dev/worker", "oil-dev/web"]
+    );
     // The ServiceAccount subject is kube-system's, not a user called alice: `default` stays hidden.
     let err = stderr_of_failure(&proxy.run(&env, "alice", &["get", "ns", "default"]).await);
     assert!(err.contains("(NotFound)"), "{err}");
@@ -430,6 +437,10 @@ async fn the_reflector_adds_namespaces_where_the_caller_is_bound() {
         .await,
     );
     eventually_lines(&proxy, &env, "alice", &list, &OIL).await;
+    assert_eq!(
+        proxied_lines(&proxy, &env, "alice", &all_pods).await,
+        ["oil-dev/web"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
