@@ -207,6 +207,11 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub review_timeout: Duration,
 
+    /// Most TokenReviews, SubjectAccessReviews and object reads in flight to the API server at once (more
+    /// wait their turn, within --review-timeout).
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub review_concurrency: usize,
+
     /// How long the ownership snapshot may stay stale (a watch of the control plane down, so changes are
     /// missed) before `/readyz` fails and the replica leaves the Service; `0`: readiness does not follow the
     /// watches.
@@ -526,6 +531,7 @@ impl Args {
             ("--all-namespaces-concurrency", self.all_namespaces_concurrency),
             ("--all-namespaces-page-size", self.all_namespaces_page_size),
             ("--all-namespaces-max-watches", self.all_namespaces_max_watches),
+            ("--review-concurrency", self.review_concurrency),
         ] {
             if value == 0 {
                 return Err(CliError::Zero { flag });

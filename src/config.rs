@@ -188,6 +188,7 @@ pub fn control_options(args: &Args) -> ControlOptions {
             token_ttl: args.token_cache_ttl,
             token_negative_ttl: args.token_cache_negative_ttl,
             request_timeout: args.review_timeout,
+            max_in_flight: args.review_concurrency,
             ..IdentityCacheConfig::default()
         },
         reflector: args.enable_reflector,

@@ -20,7 +20,7 @@ pub use capsule_proxy_policy::review::{
 use capsule_proxy_policy::review::{Reply, pending};
 use kube::Client;
 use sha2::{Digest, Sha256};
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 
 use crate::reviews::{self, AccessAnswer, ObjectAnswer, TokenAnswer};
 
@@ -42,6 +42,10 @@ pub struct IdentityCacheConfig {
     /// Longest a TokenReview, SubjectAccessReview or object read may take before it fails (`--review-timeout`):
     /// a review that never answers must not hold its single-flight entry, which every later question joins.
     pub request_timeout: Duration,
+    /// Most reviews and reads in flight to the API server at once (`--review-concurrency`, 64): an owner of a
+    /// thousand namespaces asking `-A` asks a thousand SubjectAccessReviews, which queue here rather than open
+    /// a thousand connections. Waiting for a turn counts in `request_timeout`.
+    pub max_in_flight: usize,
 }
 
 impl Default for IdentityCacheConfig {
@@ -55,6 +59,7 @@ impl Default for IdentityCacheConfig {
             object_ttl: Duration::from_secs(1),
             max_entries: 65_536,
             request_timeout: Duration::from_secs(10),
+            max_in_flight: 64,
         }
     }
 }
@@ -67,6 +72,16 @@ async fn bounded<T>(
     tokio::time::timeout(limit, review)
         .await
         .unwrap_or_else(|_| Err(LookupError::Unavailable(format!("no answer within {limit:?}"))))
+}
+
+/// Runs `review` once one of the in-flight turns is free.
+async fn in_turn<T>(
+    turns: &Semaphore,
+    review: impl Future<Output = Result<T, LookupError>>,
+) -> Result<T, LookupError> {
+    // The semaphore is never closed.
+    let _turn = turns.acquire().await.map_err(|_| LookupError::Closed)?;
+    review.await
 }
 
 enum Question {
@@ -229,6 +244,7 @@ pub(crate) struct IdentityService {
     access_waiters: HashMap<AccessQuestion, Vec<Reply<bool>>>,
     objects: Cache<String, ObjectAnswer>,
     object_waiters: HashMap<String, Vec<Reply<ObjectLookup>>>,
+    in_flight: Arc<Semaphore>,
     stats: Arc<std::sync::Mutex<IdentityStats>>,
 }
 
@@ -248,6 +264,7 @@ pub(crate) fn spawn(
         access_waiters: HashMap::new(),
         objects: Cache::new(config.max_entries),
         object_waiters: HashMap::new(),
+        in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
         stats: Arc::clone(&stats),
     };
     tokio::spawn(service.run(rx, tx.clone()));
@@ -271,9 +288,10 @@ impl IdentityService {
                         self.count(|s| s.misses += 1);
                         self.token_waiters.insert(key, vec![reply]);
                         let (client, config, tx) = (self.client.clone(), self.config, tx.clone());
+                        let turn = Arc::clone(&self.in_flight);
                         tokio::spawn(async move {
-                            let answer =
-                                bounded(config.request_timeout, reviews::token_review(client, &token)).await;
+                            let review = in_turn(&turn, reviews::token_review(client, &token));
+                            let answer = bounded(config.request_timeout, review).await;
                             let expires = token_expiry(&token, &answer, &config, Instant::now());
                             let _ = tx.send(Question::TokenDone { key, answer, expires });
                         });
@@ -300,8 +318,10 @@ impl IdentityService {
                         self.access_waiters.insert(question.clone(), vec![reply]);
                         let (client, tx, limit) =
                             (self.client.clone(), tx.clone(), self.config.request_timeout);
+                        let turn = Arc::clone(&self.in_flight);
                         tokio::spawn(async move {
-                            let answer = bounded(limit, reviews::access_review(client, &question)).await;
+                            let review = in_turn(&turn, reviews::access_review(client, &question));
+                            let answer = bounded(limit, review).await;
                             let _ = tx.send(Question::AccessDone { question, answer });
                         });
                     }
@@ -332,8 +352,10 @@ impl IdentityService {
                         self.object_waiters.insert(path.clone(), vec![reply]);
                         let (client, tx, limit) =
                             (self.client.clone(), tx.clone(), self.config.request_timeout);
+                        let turn = Arc::clone(&self.in_flight);
                         tokio::spawn(async move {
-                            let answer = bounded(limit, reviews::object_labels(client, &path)).await;
+                            let read = in_turn(&turn, reviews::object_labels(client, &path));
+                            let answer = bounded(limit, read).await;
                             let _ = tx.send(Question::ObjectDone { path, answer });
                         });
                     }

@@ -55,6 +55,7 @@
   "upstream-response-header-timeout" $r.timeouts.upstreamResponseHeader
   "upstream-idle-timeout" $r.timeouts.upstreamIdle
   "review-timeout" $r.timeouts.review
+  "review-concurrency" $r.limits.reviewConcurrency
   "token-cache-ttl" $r.timeouts.tokenCacheTtl
   "token-cache-negative-ttl" $r.timeouts.tokenCacheNegativeTtl
   "readiness-stale-after" $r.timeouts.readinessStaleAfter
