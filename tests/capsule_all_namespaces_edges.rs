@@ -643,13 +643,8 @@ async fn open_streams(metrics: std::net::SocketAddr) -> f64 {
         .get("capsule_proxy_open_streams{kind=\"response\"}")
 }
 
-// BUG: the proxy never lets go of a merged watch whose client closed its connection. In
-// dataplane/src/phase7_relay/fan_out/watch.rs, `serve` breaks out of its select loop with `End::ClientGone` when
-// the fused `client_closed` future completes, then awaits that same future again (`let _ = client_closed.await;`):
-// a completed `Fuse` is pending forever, so `serve` never returns. Both upstream watches stay open (and unread),
-// the client's connection is never closed, `capsule_proxy_open_streams{kind="response"}` and
-// `capsule_proxy_requests_in_flight` stay at 1. A pass-through or filtered watch closed the same way is released
-// within milliseconds.
+// A client closing a merged watch releases it at once: its upstream watches, its stream and its request (a
+// regression test: the first version awaited the client-close future again after it had completed, and hung).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closing_a_merged_watch_closes_its_upstream_watches() {
     // kube-sim closes idle connections at once: what stays established to it are streams (the control plane's
@@ -710,10 +705,8 @@ async fn closing_a_merged_watch_closes_its_upstream_watches() {
 /// Deadline for a one-second watch to end and the request after it to be answered.
 const WATCH_END_DEADLINE: Duration = Duration::from_secs(8);
 
-// BUG: same cause as in `closing_a_merged_watch_closes_its_upstream_watches`: bytes from the client during a
-// merged watch (its next request) complete the fused `client_closed` future with `false`; when the watch then
-// ends (here kube-sim's `timeoutSeconds=1`), `serve` awaits that completed future again and hangs: the watch's
-// terminal chunk is never written and the next request is never answered. A pass-through watch answers both.
+// A request pipelined behind a merged watch is answered once the watch ends (a regression test, as above: the
+// client's bytes complete the client-close future, which must not be awaited again).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_sent_during_a_merged_watch_is_answered_once_the_watch_ends() {
     let env = Env::start().await;

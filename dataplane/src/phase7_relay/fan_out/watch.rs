@@ -6,7 +6,6 @@
 use std::pin::pin;
 
 use capsule_proxy_policy::fan_out::{EventAction, WatchMerge, namespace_target};
-use futures_util::FutureExt;
 use futures_util::stream::{self, StreamExt};
 use monoio::io::Canceller;
 
@@ -63,23 +62,24 @@ pub(super) async fn serve(
     let end = {
         let client_closed =
             super::super::watched::watch_for_close(&mut read, &mut conn.buf, canceller.handle());
-        let mut client_closed = pin!(client_closed.fuse());
+        let mut client_closed = pin!(client_closed);
         let relay = relay(cx, &mut write, &mut conn.resp, &body, watches, merge, &ticket);
         let mut relay = pin!(relay);
-        let end = loop {
-            monoio::select! {
-                end = relay.as_mut() => break end,
-                closed = client_closed.as_mut() => {
-                    if closed {
-                        break End::ClientGone;
-                    }
-                    // The client sent bytes (kept for its next request): the relay goes on.
-                }
-            }
+        let first = monoio::select! {
+            end = relay.as_mut() => Some(end),
+            closed = client_closed.as_mut() => closed.then_some(End::ClientGone),
         };
-        let _cancelled = canceller.cancel();
-        let _ = client_closed.await;
-        end
+        match first {
+            Some(End::ClientGone) => End::ClientGone,
+            // The relay ended first: cancel the client read and let it complete, so no byte is lost.
+            Some(end) => {
+                let _cancelled = canceller.cancel();
+                let _ = client_closed.await;
+                end
+            }
+            // The client sent bytes (kept for its next request): stop watching it, finish the relay.
+            None => relay.await,
+        }
     };
     match Stream::reunite(read, write) {
         Ok(stream) => conn.stream = stream,
