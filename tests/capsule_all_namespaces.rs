@@ -18,8 +18,8 @@ use kube_sim::cluster::Options;
 use serde_json::Value;
 use support::capsule::{
     LogOnFailure, NAMESPACED_NAMES, OIL_UID, admin, admin_apply, describe, eventually, eventually_lines,
-    proxied_lines, set_tenant_namespaces, start_synced, stderr_of_failure, tenant_namespace_yaml,
-    until_stream_ends,
+    item_keys, proxied_lines, query_escape, set_tenant_namespaces, start_synced, stderr_of_failure,
+    tenant_namespace_yaml, until_stream_ends,
 };
 use support::proxy::Proxy;
 use support::raw::{Conn, Response, get};
@@ -139,22 +139,8 @@ fn table_rows(stdout: &str) -> Vec<String> {
 }
 
 /// The `namespace/name` of every item of a JSON list, sorted.
-fn list_keys(list: &Value) -> Vec<String> {
-    let mut keys: Vec<String> = list["items"]
-        .as_array()
-        .unwrap_or_else(|| panic!("a list: {list}"))
-        .iter()
-        .map(|item| {
-            let meta = &item["metadata"];
-            format!(
-                "{}/{}",
-                meta["namespace"]
-                    .as_str()
-                    .unwrap_or_else(|| panic!("a namespace: {item}")),
-                meta["name"].as_str().unwrap_or_else(|| panic!("a name: {item}"))
-            )
-        })
-        .collect();
+fn sorted_item_keys(list: &Value) -> Vec<String> {
+    let mut keys = item_keys(list);
     keys.sort();
     keys
 }
@@ -163,16 +149,6 @@ fn list_keys(list: &Value) -> Vec<String> {
 fn ok_json(out: &std::process::Output) -> Value {
     assert!(out.status.success(), "{}", describe(out));
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", describe(out)))
-}
-
-/// `s` escaped for a query string (everything but RFC 3986's unreserved characters).
-fn query_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// `GET path` with alice's bearer token and exactly one `Accept` header, `accept`.
@@ -324,7 +300,7 @@ async fn alice_gets_one_pod_list_with_a_resource_version_as_json() {
             .run(&env, "alice", &["get", "pods", "-A", "-o", "json"])
             .await,
     );
-    assert_eq!(list_keys(&printed), ALICE_PODS, "{printed}");
+    assert_eq!(sorted_item_keys(&printed), ALICE_PODS, "{printed}");
     for item in printed["items"].as_array().unwrap() {
         assert_eq!(item["kind"], "Pod", "{item}");
         assert_eq!(item["apiVersion"], "v1", "{item}");
@@ -342,7 +318,7 @@ async fn alice_gets_one_pod_list_with_a_resource_version_as_json() {
             .is_empty(),
         "a whole list has no continue token: {list}"
     );
-    assert_eq!(list_keys(&list), ALICE_PODS, "{list}");
+    assert_eq!(sorted_item_keys(&list), ALICE_PODS, "{list}");
 }
 
 // --- pages ---------------------------------------------------------------------------------------------------
@@ -403,7 +379,7 @@ async fn raw_pages_of_one_pod_hold_each_of_alices_pods_exactly_once() {
             items.len() <= 1,
             "a page of limit=1 holds one object at most: {page}"
         );
-        seen.extend(list_keys(&page));
+        seen.extend(sorted_item_keys(&page));
         match page["metadata"]["continue"].as_str() {
             Some(token) if !token.is_empty() => {
                 path = format!("/api/v1/pods?limit=1&continue={}", query_escape(token));
@@ -473,7 +449,7 @@ async fn a_continue_token_whose_upstream_list_expired_is_410_expired() {
         .exchange(&get("/api/v1/pods?limit=1", Some("alice-token")))
         .await
         .expect_ok_json(200);
-    assert_eq!(list_keys(&first).len(), 1, "{first}");
+    assert_eq!(sorted_item_keys(&first).len(), 1, "{first}");
     let token = first["metadata"]["continue"]
         .as_str()
         .filter(|t| !t.is_empty())
@@ -628,7 +604,7 @@ async fn alice_gets_a_metadata_only_list_of_her_namespaces_configmaps() {
             .is_empty(),
         "{list}"
     );
-    assert_eq!(list_keys(&list), ALICE_CONFIGMAPS, "{list}");
+    assert_eq!(sorted_item_keys(&list), ALICE_CONFIGMAPS, "{list}");
     for item in list["items"].as_array().unwrap() {
         assert_eq!(item["kind"], "PartialObjectMetadata", "{item}");
         assert_eq!(item["apiVersion"], "meta.k8s.io/v1", "{item}");
@@ -640,7 +616,7 @@ async fn alice_gets_a_metadata_only_list_of_her_namespaces_configmaps() {
         .await
         .expect_ok_json(200);
     assert_eq!(full["kind"], "ConfigMapList", "{full}");
-    assert_eq!(list_keys(&full), ALICE_CONFIGMAPS, "{full}");
+    assert_eq!(sorted_item_keys(&full), ALICE_CONFIGMAPS, "{full}");
 }
 
 // --- watches -------------------------------------------------------------------------------------------------
@@ -817,7 +793,7 @@ async fn a_tenant_namespace_where_rbac_denies_listing_is_left_out() {
     let table = ok(&proxy.run(&env, "alice", &["get", "pods", "-A"]).await);
     assert_eq!(table_rows(&table), ALICE_PODS, "{table}");
     let list = ok_json(&proxy.run(&env, "alice", &["get", "--raw", "/api/v1/pods"]).await);
-    assert_eq!(list_keys(&list), ALICE_PODS, "{list}");
+    assert_eq!(sorted_item_keys(&list), ALICE_PODS, "{list}");
     // The SubjectAccessReview said no: no list of oil-locked was sent on her behalf.
     let audit = env.sim.audit();
     let locked: Vec<_> = audit[before..]

@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 use fault_support::watch_stream::WatchStream;
 use kube_sim::cluster::Options;
 use serde_json::{Value, json};
-use support::capsule::{LogOnFailure, NAMESPACED_NAMES, proxied_lines, start_synced};
+use support::capsule::{
+    LogOnFailure, NAMESPACED_NAMES, item_keys, proxied_lines, query_escape, start_synced,
+};
 use support::metrics::{metrics_addr, scrape, scrape_until};
 use support::raw::{Conn, Response, client_config, get, poll_until, request, within};
 use support::sockets::{TcpState, connections_to, settled};
@@ -113,25 +115,6 @@ fn get_accepting(path: &str, accept: &str) -> String {
     )
 }
 
-/// The `namespace/name` of every item of a JSON list, in the order of the list.
-fn list_keys(list: &Value) -> Vec<String> {
-    list["items"]
-        .as_array()
-        .unwrap_or_else(|| panic!("a list: {list}"))
-        .iter()
-        .map(|item| {
-            let meta = &item["metadata"];
-            format!(
-                "{}/{}",
-                meta["namespace"]
-                    .as_str()
-                    .unwrap_or_else(|| panic!("a namespace: {item}")),
-                meta["name"].as_str().unwrap_or_else(|| panic!("a name: {item}"))
-            )
-        })
-        .collect()
-}
-
 /// Asserts `seen` holds every key of `expected` (sorted) exactly once and nothing else.
 fn assert_each_once(seen: &[String], expected: &[String], what: &str) {
     let distinct: BTreeSet<&String> = seen.iter().collect();
@@ -169,7 +152,7 @@ fn assert_configmap_list(response: &Response, expected: &[String], payload: usiz
     });
     assert_eq!(list["kind"], "ConfigMapList", "{what}");
     assert_eq!(list["apiVersion"], "v1", "{what}");
-    assert_each_once(&list_keys(&list), expected, what);
+    assert_each_once(&item_keys(&list), expected, what);
     for item in list["items"].as_array().unwrap() {
         let data = &item["data"];
         assert_eq!(
@@ -181,16 +164,6 @@ fn assert_configmap_list(response: &Response, expected: &[String], payload: usiz
         assert_eq!(data["secret-of"], item["metadata"]["namespace"], "{what}");
     }
     list
-}
-
-/// `s` escaped for a query string (everything but RFC 3986's unreserved characters).
-fn query_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// kube-sim's audit entries from `from` on of alice's configmap requests with `verb`, as `(namespace or "",
@@ -329,7 +302,7 @@ async fn an_http_1_0_caller_gets_her_whole_list_and_a_big_one_ends_with_the_clos
         )
     });
     assert_eq!(list["kind"], "ConfigMapList", "{}", list["metadata"]);
-    assert_each_once(&list_keys(&list), &hers, "HTTP/1.0, big");
+    assert_each_once(&item_keys(&list), &hers, "HTTP/1.0, big");
     conn.expect_closed().await;
 }
 
@@ -426,7 +399,7 @@ async fn a_caller_accepting_gzip_gets_plain_json() {
         let list: Value = serde_json::from_slice(&response.body)
             .unwrap_or_else(|e| panic!("{accept_encoding}: not plain JSON ({e})"));
         assert_eq!(list["kind"], "ConfigMapList", "{accept_encoding}");
-        assert_each_once(&list_keys(&list), &hers, accept_encoding);
+        assert_each_once(&item_keys(&list), &hers, accept_encoding);
     }
 }
 
@@ -486,7 +459,7 @@ async fn one_namespace_page_of_one_at_a_time_still_lists_every_object_once_whole
             .await
             .expect_ok_json(200);
         assert_eq!(page["kind"], "ConfigMapList", "{page}");
-        let items = list_keys(&page);
+        let items = item_keys(&page);
         assert!(
             items.len() <= 2,
             "a page of limit=2 holds two objects at most: {items:?}"

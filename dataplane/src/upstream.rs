@@ -155,6 +155,15 @@ impl Pool {
         self.connect().await
     }
 
+    /// A new connection when `fresh` (the retry after a stale pooled connection), else [`Pool::checkout`].
+    pub async fn checkout_or_connect(&self, fresh: bool) -> Result<UpstreamConn, ConnectError> {
+        if fresh {
+            self.connect().await
+        } else {
+            self.checkout().await
+        }
+    }
+
     /// A new connection, bypassing the idle pool (the retry after a stale pooled connection).
     pub async fn connect(&self) -> Result<UpstreamConn, ConnectError> {
         let (tcp, probe) = self.connect_tcp().await?;

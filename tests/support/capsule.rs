@@ -207,3 +207,30 @@ pub fn item_names(list: &Value) -> Vec<String> {
     names.sort();
     names
 }
+
+/// The `namespace/name` of every item of a JSON list, in the order of the list.
+pub fn item_keys(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a list: {list}"))
+        .iter()
+        .map(|item| {
+            let meta = &item["metadata"];
+            let namespace = meta["namespace"]
+                .as_str()
+                .unwrap_or_else(|| panic!("a namespace: {item}"));
+            let name = meta["name"].as_str().unwrap_or_else(|| panic!("a name: {item}"));
+            format!("{namespace}/{name}")
+        })
+        .collect()
+}
+
+/// `s` escaped for a query string (everything but RFC 3986's unreserved characters).
+pub fn query_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

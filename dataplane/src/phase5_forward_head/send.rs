@@ -61,12 +61,7 @@ pub async fn send(
     }
     let mut fresh = false;
     loop {
-        let checkout = if fresh {
-            cx.pool.connect().await
-        } else {
-            cx.pool.checkout().await
-        };
-        let upstream = match checkout {
+        let upstream = match cx.pool.checkout_or_connect(fresh).await {
             Ok(upstream) => upstream,
             Err(e) => {
                 cx.metrics.connect_error(ConnectErrorKind::of(&e));

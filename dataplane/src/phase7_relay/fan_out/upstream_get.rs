@@ -68,11 +68,7 @@ pub(super) fn write_request(out: &mut Vec<u8>, prefix: &str, target: &str, field
 pub(super) async fn open(cx: &RequestContext<'_>, request: &mut Vec<u8>) -> Result<Opened, FetchError> {
     let mut fresh = false;
     loop {
-        let checkout = if fresh {
-            cx.pool.connect().await
-        } else {
-            cx.pool.checkout().await
-        };
+        let checkout = cx.pool.checkout_or_connect(fresh).await;
         let mut upstream = checkout.inspect_err(|e| cx.metrics.connect_error(ConnectErrorKind::of(e)))?;
         let retry = upstream.reused && !fresh;
         let sent = request.len();
