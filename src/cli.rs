@@ -233,7 +233,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 500)]
     pub all_namespaces_page_size: usize,
 
-    /// All-namespaces lists: most time one list may take.
+    /// All-namespaces lists and watches: most time one list, or the opening of one watch, may take.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub all_namespaces_timeout: Duration,
 

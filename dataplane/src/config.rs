@@ -82,7 +82,7 @@ pub struct FanOutLimits {
     /// `--all-namespaces-page-size`: the `limit` of each per-namespace request when the caller set none, so no
     /// more than one page of a namespace is held at once.
     pub page_size: usize,
-    /// `--all-namespaces-timeout`: most time one all-namespaces list may take.
+    /// `--all-namespaces-timeout`: most time one all-namespaces list, or the opening of a watch, may take.
     pub timeout: Duration,
     /// `--all-namespaces-max-watches`: most namespaces one all-namespaces watch may watch (one upstream
     /// connection each); more is answered `429`.
