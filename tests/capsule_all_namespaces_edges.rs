@@ -15,7 +15,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use fault_support::watch_stream::WatchStream;
+use fault_support::watch_stream::{StreamEnd, WatchStream};
 use kube_sim::cluster::Options;
 use serde_json::{Value, json};
 use support::capsule::{
@@ -863,4 +863,47 @@ async fn a_certificate_caller_fans_out_impersonated_by_the_proxy() {
         .filter(|e| e.resource == "configmaps" && e.path == CONFIGMAPS)
         .count();
     assert_eq!(proxy_wide, 0, "no list across all namespaces reached kube-sim");
+}
+
+// --- one namespace's watch ending alone ----------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_watch_whose_namespace_stream_ends_alone_ends_expired_and_one_ending_with_all_ends_clean() {
+    use kube_sim::faults::WatchFault;
+    let env = Env::start().await;
+    let proxy = start_synced(&env, &[]).await;
+    let _log = LogOnFailure(&proxy);
+    // oil-dev's watch ends (kube-apiserver's own timeout, say) while oil-prod's goes on: resuming from the
+    // client's last version could skip oil-dev events it had not reached, so the client must list again.
+    let mut watch = WatchStream::open(&proxy, WATCH_CONFIGMAPS, "alice-token", DEADLINE).await;
+    assert_eq!(watch.status, 200);
+    create_configmaps(&env, &["oil-prod/before-split".to_owned()], 16);
+    let added = watch.next_event(DEADLINE).await.expect("the oil-prod event");
+    assert_eq!(added["object"]["metadata"]["name"], "before-split");
+    env.sim
+        .break_watches(&["configmaps/oil-dev"], WatchFault::Unavailable);
+    let (end, events) = watch.until_end(DEADLINE).await;
+    assert_eq!(end, StreamEnd::Clean, "{events:?}");
+    let last = events.last().unwrap_or_else(|| panic!("no event before the end"));
+    assert_eq!(last["type"], "ERROR", "{events:?}");
+    assert_eq!(last["object"]["code"], 410, "{last}");
+    assert_eq!(last["object"]["reason"], "Expired", "{last}");
+    env.sim.heal_watches();
+    // Every namespace's watch ending together (the caller's timeoutSeconds, or the resource's watches broken
+    // at once) ends the merged stream cleanly: the client resumes from its last version.
+    let mut watch = WatchStream::open(&proxy, WATCH_CONFIGMAPS, "alice-token", DEADLINE).await;
+    assert_eq!(watch.status, 200);
+    create_configmaps(&env, &["oil-dev/after-heal".to_owned()], 16);
+    // The watch starts with what exists (`before-split`), then the new object.
+    loop {
+        let added = watch.next_event(DEADLINE).await.expect("the oil-dev event");
+        assert_eq!(added["type"], "ADDED", "{added}");
+        if added["object"]["metadata"]["name"] == "after-heal" {
+            break;
+        }
+    }
+    env.sim.break_watches(&["configmaps"], WatchFault::Unavailable);
+    let (end, events) = watch.until_end(DEADLINE).await;
+    assert_eq!(end, StreamEnd::Clean, "{events:?}");
+    assert!(events.iter().all(|e| e["type"] != "ERROR"), "{events:?}");
 }

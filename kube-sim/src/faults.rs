@@ -35,7 +35,9 @@ impl WatchFault {
 }
 
 /// Which resources' watches are broken, keyed by qualified resource (`namespaces`,
-/// `tenants.capsule.clastix.io`); open watches subscribe to be told when that changes.
+/// `tenants.capsule.clastix.io`), or by qualified resource and namespace (`configmaps/oil-dev`: the watches of
+/// that one namespace, as when kube-apiserver's timeout ends one watch and not its neighbours); open watches
+/// subscribe to be told when that changes.
 #[derive(Debug)]
 pub struct WatchFaults {
     broken: watch::Sender<BTreeMap<String, WatchFault>>,
@@ -64,9 +66,9 @@ impl WatchFaults {
         self.broken.send_modify(BTreeMap::clear);
     }
 
-    /// The fault of `group`/`resource`, if its watches are broken.
-    pub fn fault_of(&self, group: &str, resource: &str) -> Option<WatchFault> {
-        Self::fault_in(&self.broken.borrow(), group, resource)
+    /// The fault of `group`/`resource` (in `namespace`), if its watches are broken.
+    pub fn fault_of(&self, group: &str, resource: &str, namespace: Option<&str>) -> Option<WatchFault> {
+        Self::fault_in(&self.broken.borrow(), group, resource, namespace)
     }
 
     /// Told of every change; [`WatchFaults::fault_in`] then says whether a watch must end.
@@ -74,9 +76,16 @@ impl WatchFaults {
         self.broken.subscribe()
     }
 
-    /// The fault of `group`/`resource` in a subscriber's view.
-    pub fn fault_in(view: &BTreeMap<String, WatchFault>, group: &str, resource: &str) -> Option<WatchFault> {
-        view.get(&qualified(group, resource)).copied()
+    /// The fault of `group`/`resource` (in `namespace`) in a subscriber's view.
+    pub fn fault_in(
+        view: &BTreeMap<String, WatchFault>,
+        group: &str,
+        resource: &str,
+        namespace: Option<&str>,
+    ) -> Option<WatchFault> {
+        let resource = qualified(group, resource);
+        let in_namespace = || namespace.and_then(|ns| view.get(&format!("{resource}/{ns}")));
+        view.get(&resource).or_else(in_namespace).copied()
     }
 }
 
@@ -88,23 +97,47 @@ mod tests {
     fn breaks_and_heals_by_qualified_resource() {
         let faults = WatchFaults::default();
         let mut subscriber = faults.subscribe();
-        assert_eq!(faults.fault_of("", "namespaces"), None);
+        assert_eq!(faults.fault_of("", "namespaces", None), None);
         faults.break_watches(
             &["namespaces", "tenants.capsule.clastix.io"],
             WatchFault::Initializing,
         );
         assert!(subscriber.has_changed().unwrap());
         assert_eq!(
-            WatchFaults::fault_in(&subscriber.borrow_and_update(), "capsule.clastix.io", "tenants"),
+            WatchFaults::fault_in(
+                &subscriber.borrow_and_update(),
+                "capsule.clastix.io",
+                "tenants",
+                None
+            ),
             Some(WatchFault::Initializing)
         );
-        assert_eq!(faults.fault_of("", "namespaces"), Some(WatchFault::Initializing));
-        assert_eq!(faults.fault_of("", "pods"), None);
+        assert_eq!(
+            faults.fault_of("", "namespaces", None),
+            Some(WatchFault::Initializing)
+        );
+        assert_eq!(faults.fault_of("", "pods", None), None);
         faults.heal();
         assert!(subscriber.has_changed().unwrap());
         assert_eq!(
-            WatchFaults::fault_in(&subscriber.borrow_and_update(), "", "namespaces"),
+            WatchFaults::fault_in(&subscriber.borrow_and_update(), "", "namespaces", None),
             None
+        );
+    }
+
+    #[test]
+    fn one_namespace_of_a_resource_can_break_alone() {
+        let faults = WatchFaults::default();
+        faults.break_watches(&["configmaps/oil-dev"], WatchFault::Unavailable);
+        assert_eq!(
+            faults.fault_of("", "configmaps", Some("oil-dev")),
+            Some(WatchFault::Unavailable)
+        );
+        assert_eq!(faults.fault_of("", "configmaps", Some("oil-prod")), None);
+        assert_eq!(
+            faults.fault_of("", "configmaps", None),
+            None,
+            "the cluster-wide watch goes on"
         );
     }
 

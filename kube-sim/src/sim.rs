@@ -177,8 +177,9 @@ impl KubeSim {
         self.cluster.set_latency(latency);
     }
 
-    /// Breaks the watches of `resources` (qualified: `namespaces`, `tenants.capsule.clastix.io`): open ones end
-    /// and new ones are answered with `fault`, while lists and gets are still served.
+    /// Breaks the watches of `resources` (qualified: `namespaces`, `tenants.capsule.clastix.io`; or of one
+    /// namespace: `configmaps/oil-dev`): open ones end and new ones are answered with `fault`, while lists and
+    /// gets are still served.
     pub fn break_watches(&self, resources: &[&str], fault: WatchFault) {
         self.cluster.watch_faults.break_watches(resources, fault);
     }

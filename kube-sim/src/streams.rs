@@ -82,7 +82,10 @@ pub fn watch(
     let kind = rr.kind;
     // Subscribed before the check, so a fault switched on from now on ends this watch.
     let mut faults = cluster.watch_faults.subscribe();
-    if let Some(fault) = WatchFaults::fault_in(&faults.borrow_and_update(), kind.group, kind.resource) {
+    let namespace = rr.namespace.as_deref();
+    if let Some(fault) =
+        WatchFaults::fault_in(&faults.borrow_and_update(), kind.group, kind.resource, namespace)
+    {
         return Err(fault.error());
     }
     let (labels, fields) = params.selectors(kind)?;
@@ -179,7 +182,8 @@ pub fn watch(
                 _ = stopped.changed() => return,
                 // The watch cache lost its storage: its watchers end, and clients watch again.
                 Ok(()) = faults.changed() => {
-                    if WatchFaults::fault_in(&faults.borrow_and_update(), filter.group, filter.resource).is_some() {
+                    let view = faults.borrow_and_update();
+                    if WatchFaults::fault_in(&view, filter.group, filter.resource, filter.namespace.as_deref()).is_some() {
                         return;
                     }
                 }

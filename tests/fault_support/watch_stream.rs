@@ -140,11 +140,12 @@ impl WatchStream {
                     return Some(serde_json::from_slice(&line).unwrap());
                 }
                 self.decode();
-                if self.ended.is_some() {
-                    return None;
-                }
+                // An event and the terminal chunk can come in one read: the event first.
                 if self.events.contains(&b'\n') {
                     continue;
+                }
+                if self.ended.is_some() {
+                    return None;
                 }
                 if self.fill().await == 0 {
                     self.ended = Some(StreamEnd::Cut);

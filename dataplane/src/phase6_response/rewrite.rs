@@ -100,6 +100,11 @@ pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 pub const RELIST_EVENT: &[u8] = br#"{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the caller's tenant ownership changed: list again","reason":"Expired","code":410}}
 "#;
 
+/// The last event of an all-namespaces watch one of whose namespaces' watches ended while the others went on:
+/// the client lists again, rather than resuming from a version some namespace may not have reached.
+pub const WATCH_SPLIT_EVENT: &[u8] = br#"{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"a namespace's watch of this all-namespaces watch ended before the others: list again","reason":"Expired","code":410}}
+"#;
+
 /// Appends `Content-Length: <n>`, the end of the head and `body` to a head written without its final CRLF
 /// pair's second half (see [`finish_head`]).
 pub fn finish_head(out: &mut Vec<u8>, body: &[u8]) -> Result<(), CodecError> {
@@ -144,11 +149,13 @@ mod tests {
     }
 
     #[test]
-    fn the_relist_event_is_one_json_line() {
-        let text = std::str::from_utf8(RELIST_EVENT).unwrap();
-        assert!(text.ends_with('\n'));
-        let value: serde_json::Value = serde_json::from_str(text).unwrap();
-        assert_eq!(value["type"], "ERROR");
-        assert_eq!(value["object"]["code"], 410);
+    fn the_relist_events_are_one_json_line() {
+        for event in [RELIST_EVENT, WATCH_SPLIT_EVENT] {
+            let text = std::str::from_utf8(event).unwrap();
+            assert!(text.ends_with('\n') && text.matches('\n').count() == 1);
+            let value: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(value["type"], "ERROR");
+            assert_eq!(value["object"]["code"], 410);
+        }
     }
 }

@@ -1,9 +1,15 @@
 //! A merged all-namespaces watch: one watch per namespace (opened `--all-namespaces-concurrency` at a time),
-//! their events written to the client as they arrive, bookmarks merged ([`WatchMerge`]). The merged stream ends
-//! when any namespace's stream ends or fails (the client watches again, as after any ended watch), when the
-//! caller's namespaces change (a `410 Expired` event, as a filtered watch ends), or when the client goes away.
+//! their events written to the client as they arrive, bookmarks merged ([`WatchMerge`]).
+//!
+//! The merged stream ends cleanly when every namespace's stream has ended (the caller's `timeoutSeconds` ends
+//! them together) and the client watches again from its last version. When one ends and the others go on
+//! (kube-apiserver gives each watch its own random timeout), resuming from the client's last version could skip
+//! events of a namespace that had not reached it: after [`SPLIT_GRACE`] the stream ends with a `410 Expired`
+//! event instead, so the client lists again. It also ends with `410 Expired` when the caller's namespaces
+//! change (as a filtered watch does), at once when a namespace's stream fails, and when the client goes away.
 
 use std::pin::pin;
+use std::time::{Duration, Instant};
 
 use capsule_proxy_policy::fan_out::{EventAction, WatchMerge, namespace_target};
 use futures_util::stream::{self, StreamExt};
@@ -16,9 +22,13 @@ use crate::codec::{BodyFraming, ChunkedScanner, CodecError};
 use crate::context::{RequestContext, StreamTicket};
 use crate::io::{Stream, WriteHalf};
 use crate::metrics::{Direction, StreamKind};
-use crate::phase6_response::rewrite::{LAST_CHUNK, RELIST_EVENT};
+use crate::phase6_response::rewrite::{LAST_CHUNK, RELIST_EVENT, WATCH_SPLIT_EVENT};
 use crate::status::{write_json, write_streamed_json_head};
 use crate::upstream::UpstreamConn;
+
+/// How long the other namespaces' streams may go on after one ended, before the merged stream ends with
+/// `410 Expired` rather than cleanly.
+const SPLIT_GRACE: Duration = Duration::from_secs(2);
 
 /// Answers the watch of `plan`.
 pub(super) async fn serve(
@@ -109,7 +119,17 @@ pub(super) async fn serve(
             conn.resp.extend_from_slice(LAST_CHUNK);
             write_answer(conn, true).await
         }
-        End::Ended | End::Stopped | End::ClientGone | End::Failed => Next::Close,
+        End::Split if body.chunked => {
+            tracing::debug!(
+                core = cx.core_id,
+                "all-namespaces watch ended: one namespace's watch ended alone"
+            );
+            conn.resp.clear();
+            body.frame(WATCH_SPLIT_EVENT, &mut conn.resp);
+            conn.resp.extend_from_slice(LAST_CHUNK);
+            write_answer(conn, facts.close).await
+        }
+        End::Ended | End::Stopped | End::Split | End::ClientGone | End::Failed => Next::Close,
     }
 }
 
@@ -173,8 +193,10 @@ fn status_body(code: u16, message: &str) -> Vec<u8> {
 /// How the merged relay ended.
 #[derive(Debug)]
 enum End {
-    /// A namespace's stream ended, or an `ERROR` event was passed on: the body ends cleanly.
+    /// Every namespace's stream ended, or an `ERROR` event was passed on: the body ends cleanly.
     Ended,
+    /// A namespace's stream ended and the others did not follow within [`SPLIT_GRACE`].
+    Split,
     /// The stop signal: the caller's namespaces changed, or the proxy shuts down.
     Stopped,
     /// The client closed its connection.
@@ -213,15 +235,27 @@ async fn relay(
             Some(((index, event), keep.then_some(watch)))
         }))
     }));
+    let mut open = events.len();
+    let mut split_since: Option<Instant> = None;
     loop {
         if stop.is_stopped() {
             return End::Stopped;
         }
         let next = {
             let next = pin!(events.next());
+            let split = pin!(async {
+                match split_since {
+                    Some(since) => {
+                        monoio::time::sleep((since + SPLIT_GRACE).saturating_duration_since(Instant::now()))
+                            .await
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            });
             monoio::select! {
                 next = next => next,
                 () = stop.stopped() => return End::Stopped,
+                () = split => return End::Split,
             }
         };
         let Some((index, event)) = next else {
@@ -229,7 +263,14 @@ async fn relay(
         };
         let line = match event {
             Ok(Some(line)) => line,
-            Ok(None) => return End::Ended,
+            Ok(None) => {
+                open -= 1;
+                if open == 0 {
+                    return End::Ended;
+                }
+                split_since.get_or_insert_with(Instant::now);
+                continue;
+            }
             Err(e) => {
                 tracing::debug!(core = cx.core_id, error = %e, "a namespace's watch failed");
                 return End::Failed;
