@@ -3,7 +3,7 @@
 //! where [`Pager`] says, with a continue token of the fan-out's.
 
 use capsule_proxy_policy::fan_out::{
-    ContinueToken, MergedList, NamespacePage, PageStep, Pager, namespace_target,
+    ContinueToken, MergedList, NamespacePage, PageStep, Pager, TargetError, namespace_target,
 };
 use futures_util::StreamExt;
 use futures_util::stream;
@@ -63,6 +63,8 @@ enum Failure {
     Refused(u16, Vec<u8>),
     /// A namespace's answer is not a list.
     NotAList(String),
+    /// A namespace's request target cannot be written.
+    Target(TargetError),
     /// The client went away.
     ClientGone,
 }
@@ -71,6 +73,9 @@ async fn answer_failure(conn: &mut ClientConn, facts: &RequestFacts, failure: Fa
     match failure {
         Failure::Fetch(e) => respond(conn, e.status(), &e.to_string(), facts).await,
         Failure::NotAList(message) => respond(conn, 502, &message, facts).await,
+        // The caller's query (refused earlier, in practice), or a namespace name that is not one (the snapshot's).
+        Failure::Target(e @ TargetError::Namespace(_)) => respond(conn, 500, &e.to_string(), facts).await,
+        Failure::Target(e) => respond(conn, 400, &e.to_string(), facts).await,
         Failure::Refused(status, body) => {
             let close = facts.answer_closes();
             conn.resp.clear();
@@ -125,7 +130,7 @@ async fn merge(
                 if index == start { resume_inside } else { None },
             );
             async move {
-                let request = request.map_err(|e| Failure::NotAList(e.to_string()))?;
+                let request = request.map_err(Failure::Target)?;
                 let page = get_whole(cx, request, max_page).await.map_err(Failure::Fetch)?;
                 Ok::<_, Failure>((index, page))
             }
@@ -166,8 +171,7 @@ async fn merge(
             }
             match step {
                 PageStep::TakeThenMore { limit } => {
-                    let request = request_for(index, limit, more.as_deref())
-                        .map_err(|e| Failure::NotAList(e.to_string()))?;
+                    let request = request_for(index, limit, more.as_deref()).map_err(Failure::Target)?;
                     answer = get_whole(cx, request, max_page).await.map_err(Failure::Fetch)?;
                 }
                 PageStep::TakeThenNext => continue 'namespaces,

@@ -11,7 +11,7 @@
 use std::pin::pin;
 use std::time::{Duration, Instant};
 
-use capsule_proxy_policy::fan_out::{EventAction, WatchMerge, namespace_target};
+use capsule_proxy_policy::fan_out::{EventAction, TargetError, WatchMerge, namespace_target};
 use futures_util::stream::{self, StreamExt};
 use monoio::io::Canceller;
 
@@ -148,8 +148,17 @@ async fn open_all(cx: &RequestContext<'_>, plan: &FanOutPlan) -> Result<Vec<Name
     let mut opening = stream::iter(plan.namespaces.iter().enumerate())
         .map(|(index, namespace)| async move {
             let mut target = String::new();
-            namespace_target(&plan.resource, namespace, &plan.query, None, None, &mut target)
-                .map_err(|e| Refusal::Answered(400, status_body(400, &e.to_string())))?;
+            namespace_target(&plan.resource, namespace, &plan.query, None, None, &mut target).map_err(
+                |e| {
+                    // The caller's query (refused earlier, in practice), or a namespace name that is not one.
+                    let code = if matches!(e, TargetError::Namespace(_)) {
+                        500
+                    } else {
+                        400
+                    };
+                    Refusal::Answered(code, status_body(code, &e.to_string()))
+                },
+            )?;
             let mut request = Vec::new();
             write_request(&mut request, &cx.settings.path_prefix, &target, &plan.fields);
             let opened = open(cx, &mut request).await.map_err(Refusal::Fetch)?;
