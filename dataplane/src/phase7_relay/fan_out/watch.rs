@@ -22,7 +22,7 @@ use crate::codec::{BodyFraming, ChunkedScanner, CodecError};
 use crate::context::{RequestContext, StreamTicket};
 use crate::io::{Stream, WriteHalf};
 use crate::metrics::{Direction, StreamKind};
-use crate::phase6_response::rewrite::{LAST_CHUNK, RELIST_EVENT, WATCH_SPLIT_EVENT};
+use crate::phase6_response::rewrite::{RELIST_EVENT, WATCH_SPLIT_EVENT};
 use crate::status::{write_json, write_streamed_json_head};
 use crate::upstream::UpstreamConn;
 
@@ -98,39 +98,33 @@ pub(super) async fn serve(
             return Next::Close;
         }
     }
-    match end {
-        End::Ended if body.chunked => {
-            conn.resp.clear();
-            conn.resp.extend_from_slice(LAST_CHUNK);
-            write_answer(conn, facts.close).await
-        }
-        End::Stopped if body.chunked && !cx.is_draining() => {
+    let (last_event, close) = match end {
+        End::Ended => (None, facts.close),
+        // Shutting down: the stream just ends; the client watches again through another replica.
+        End::Stopped if cx.is_draining() => (None, true),
+        End::Stopped => {
             tracing::debug!(
                 core = cx.core_id,
                 "all-namespaces watch ended: the caller's namespaces changed"
             );
-            conn.resp.clear();
-            body.frame(RELIST_EVENT, &mut conn.resp);
-            conn.resp.extend_from_slice(LAST_CHUNK);
-            write_answer(conn, facts.close).await
+            (Some(RELIST_EVENT), facts.close)
         }
-        End::Stopped if body.chunked => {
-            conn.resp.clear();
-            conn.resp.extend_from_slice(LAST_CHUNK);
-            write_answer(conn, true).await
-        }
-        End::Split if body.chunked => {
+        End::Split => {
             tracing::debug!(
                 core = cx.core_id,
                 "all-namespaces watch ended: one namespace's watch ended alone"
             );
-            conn.resp.clear();
-            body.frame(WATCH_SPLIT_EVENT, &mut conn.resp);
-            conn.resp.extend_from_slice(LAST_CHUNK);
-            write_answer(conn, facts.close).await
+            (Some(WATCH_SPLIT_EVENT), facts.close)
         }
-        End::Ended | End::Stopped | End::Split | End::ClientGone | End::Failed => Next::Close,
-    }
+        End::ClientGone | End::Failed => return Next::Close,
+    };
+    // An HTTP/1.0 body can only end by closing.
+    let framing = if body.chunked {
+        BodyFraming::Chunked
+    } else {
+        BodyFraming::UntilClose
+    };
+    super::super::end_stopped_stream(conn, framing, last_event, close).await
 }
 
 /// Why the merged watch could not start.
