@@ -142,7 +142,7 @@ pub fn filter_config(args: &Args) -> Result<FilterConfig, CliError> {
         all_namespaced: gates.proxy_all_namespaced,
         skip_impersonation_review: gates.skip_impersonation_review,
         review_timeout: args.review_timeout,
-        token_cache_ttl: (
+        answer_cache_ttl: (
             args.token_cache_ttl.min(CORE_TOKEN_TTL),
             args.token_cache_negative_ttl.min(CORE_TOKEN_NEGATIVE_TTL),
         ),
@@ -241,7 +241,7 @@ mod tests {
         assert!(!filter.skip_impersonation_review);
         assert_eq!(filter.review_timeout, Duration::from_secs(3));
         assert_eq!(
-            filter.token_cache_ttl,
+            filter.answer_cache_ttl,
             (Duration::from_secs(5), Duration::from_secs(2))
         );
         assert_eq!(filter.max_rewrite_bytes, 1024);
@@ -257,7 +257,7 @@ mod tests {
         assert_eq!(filter.review_timeout, Duration::from_secs(10));
         // The cores keep answers at most 10s / 2s; the control plane's caches (2m / 10s) stay behind them.
         assert_eq!(
-            filter.token_cache_ttl,
+            filter.answer_cache_ttl,
             (Duration::from_secs(10), Duration::from_secs(2))
         );
         assert_eq!(filter.max_rewrite_bytes, 4 << 20);

@@ -55,8 +55,9 @@ pub struct FilterConfig {
     pub skip_impersonation_review: bool,
     /// Most time a request waits for a TokenReview, SubjectAccessReview or object read.
     pub review_timeout: Duration,
-    /// How long a core reuses a TokenReview answer (positive, negative) without asking the control plane.
-    pub token_cache_ttl: (Duration, Duration),
+    /// How long a core reuses a TokenReview or SubjectAccessReview answer (positive, negative) without asking
+    /// the control plane (which caches them longer: a core's copy saves the round trip to it).
+    pub answer_cache_ttl: (Duration, Duration),
     /// Largest response body rewritten in memory (SelfSubjectAccessReview / SelfSubjectRulesReview), and
     /// largest page of one namespace an all-namespaces list reads.
     pub max_rewrite_bytes: usize,
@@ -112,7 +113,7 @@ impl Default for FilterConfig {
             all_namespaced: true,
             skip_impersonation_review: false,
             review_timeout: Duration::from_secs(10),
-            token_cache_ttl: (Duration::from_secs(10), Duration::from_secs(2)),
+            answer_cache_ttl: (Duration::from_secs(10), Duration::from_secs(2)),
             max_rewrite_bytes: 4 << 20,
             fan_out: FanOutLimits::default(),
         }

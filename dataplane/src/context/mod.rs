@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use capsule_proxy_policy::review::Reviewer;
 use capsule_proxy_policy::snapshot::Snapshot;
 
-pub use identity::{Identity, TokenAnswer, TokenCache};
+pub use identity::{AccessCache, AnswerCache, Identity, TokenAnswer, TokenCache};
 pub use streams::{StreamRegistry, StreamTicket, WatchEntry};
 
 use crate::codec::Limits;
@@ -88,6 +88,8 @@ pub struct RequestContext<'c> {
     pub reviewer: &'c RefCell<Option<Arc<dyn Reviewer>>>,
     /// Recent token answers.
     pub tokens: &'c TokenCache,
+    /// Recent access-review answers.
+    pub reviews: &'c AccessCache,
     /// Request and connection metrics.
     pub metrics: &'c CoreMetrics,
     /// Open streamed responses.

@@ -110,7 +110,7 @@ async fn review_token(
         Some(answer) => answer,
         None => {
             let deadline = now + filter.review_timeout;
-            let (positive, negative) = filter.token_cache_ttl;
+            let (positive, negative) = filter.answer_cache_ttl;
             match wait_for(reviewer.review_token(token), deadline).await {
                 Ok(identity) => {
                     cache.insert(key, Ok(Arc::clone(&identity)), Instant::now() + positive);

@@ -116,24 +116,34 @@ impl<'a> Flow<'_, 'a> {
         namespaces: &[String],
         watch: bool,
     ) -> Result<Vec<String>, Verdict<'a>> {
-        let deadline = Instant::now() + self.cx.settings.filter.review_timeout;
-        // Asked all at once; the control plane answers from its cache or concurrently.
-        let pending: Vec<_> = namespaces
-            .iter()
-            .map(|namespace| {
-                let question = access_question(&identity.user, &identity.groups, resource, namespace, watch);
-                (namespace, reviewer.review_access(question))
-            })
-            .collect();
-        let mut allowed = Vec::with_capacity(pending.len());
-        for (namespace, answer) in pending {
-            match wait_for(answer, deadline).await {
-                Ok(true) => allowed.push(namespace.clone()),
-                Ok(false) => {}
-                Err(e) => return Err(identity_refusal(&IdentityError::Unavailable(e.to_string()))),
+        let now = Instant::now();
+        let filter = &self.cx.settings.filter;
+        let deadline = now + filter.review_timeout;
+        let mut allowed = Vec::with_capacity(namespaces.len());
+        // The core's recent answers first; the rest asked all at once (the control plane answers from its
+        // cache or concurrently), kept in the order of `namespaces`.
+        let mut pending = Vec::new();
+        for (index, namespace) in namespaces.iter().enumerate() {
+            let question = access_question(&identity.user, &identity.groups, resource, namespace, watch);
+            match self.cx.reviews.get(&question, now) {
+                Some(true) => allowed.push((index, namespace.clone())),
+                Some(false) => {}
+                None => pending.push((index, question.clone(), reviewer.review_access(question))),
             }
         }
-        Ok(allowed)
+        let (keep_allowed, keep_denied) = filter.answer_cache_ttl;
+        for (index, question, answer) in pending {
+            let answer = wait_for(answer, deadline)
+                .await
+                .map_err(|e| identity_refusal(&IdentityError::Unavailable(e.to_string())))?;
+            let keep = if answer { keep_allowed } else { keep_denied };
+            if answer {
+                allowed.push((index, question.namespace.clone()));
+            }
+            self.cx.reviews.insert(question, answer, Instant::now() + keep);
+        }
+        allowed.sort_unstable_by_key(|(index, _)| *index);
+        Ok(allowed.into_iter().map(|(_, namespace)| namespace).collect())
     }
 }
 

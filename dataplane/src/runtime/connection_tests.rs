@@ -57,6 +57,7 @@ fn core(upstream: SocketAddr, timeouts: ClientTimeouts) -> Rc<Core> {
         snapshot: RefCell::new(None),
         reviewer: RefCell::new(None),
         tokens: Default::default(),
+        reviews: Default::default(),
         metrics: CoreMetrics::new(Driver::Legacy),
         streams: Default::default(),
         draining: Cell::new(None),

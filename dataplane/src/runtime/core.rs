@@ -15,7 +15,7 @@ use crossbeam_channel::{Receiver, Sender};
 use rustls::ServerConfig;
 
 use super::memory::BurstTrim;
-use crate::context::{RequestContext, Settings, StreamRegistry, TokenCache};
+use crate::context::{AccessCache, RequestContext, Settings, StreamRegistry, TokenCache};
 use crate::io::StopSignal;
 use crate::metrics::{CoreMetrics, CoreMetricsSnapshot};
 use crate::phase4_decide::watch_still_valid;
@@ -70,6 +70,8 @@ pub struct Core {
     pub reviewer: RefCell<Option<Arc<dyn Reviewer>>>,
     /// Recent token answers.
     pub tokens: TokenCache,
+    /// Recent access-review answers.
+    pub reviews: AccessCache,
     /// Request and connection metrics.
     pub metrics: CoreMetrics,
     /// Open streamed responses: all ended on shutdown, filtered watches when ownership changes.
@@ -98,6 +100,7 @@ impl Core {
             snapshot: &self.snapshot,
             reviewer: &self.reviewer,
             tokens: &self.tokens,
+            reviews: &self.reviews,
             metrics: &self.metrics,
             streams: &self.streams,
             draining: &self.draining,

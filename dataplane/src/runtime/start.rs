@@ -317,6 +317,7 @@ async fn core_main(
         snapshot: std::cell::RefCell::new(None),
         reviewer: std::cell::RefCell::new(None),
         tokens: Default::default(),
+        reviews: Default::default(),
         metrics: CoreMetrics::new(driver),
         streams: Default::default(),
         draining: std::cell::Cell::new(None),
