@@ -98,7 +98,10 @@ mod tests {
         cache.insert(question("gas-dev"), false, now);
         assert_eq!(cache.get(&question("oil-dev"), now), Some(true));
         assert_eq!(cache.get(&question("gas-dev"), now), None, "expired");
-        assert_eq!(cache.get(&question("oil-dev"), now + Duration::from_secs(10)), None);
+        assert_eq!(
+            cache.get(&question("oil-dev"), now + Duration::from_secs(10)),
+            None
+        );
         for i in 0..MAX_ANSWERS + 1 {
             cache.insert(question(&format!("ns-{i}")), true, now + Duration::from_secs(10));
         }
