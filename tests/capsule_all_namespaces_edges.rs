@@ -382,6 +382,7 @@ async fn a_caller_accepting_gzip_gets_plain_json() {
     let _log = LogOnFailure(&proxy);
     let mut conn = Conn::open(&proxy).await;
     for accept_encoding in ["Accept-Encoding: gzip", "Accept-Encoding: gzip, deflate, br"] {
+        let before = env.sim.audit().len();
         let response = conn
             .exchange(&request(
                 "GET",
@@ -400,6 +401,21 @@ async fn a_caller_accepting_gzip_gets_plain_json() {
             .unwrap_or_else(|e| panic!("{accept_encoding}: not plain JSON ({e})"));
         assert_eq!(list["kind"], "ConfigMapList", "{accept_encoding}");
         assert_each_once(&item_keys(&list), &hers, accept_encoding);
+        // kube-sim never compresses, so the answer alone cannot show it: what each namespace was asked with can.
+        // The proxy reads these answers, so it asks for them plain (kube-apiserver gzips large ones otherwise).
+        let asked: Vec<_> = env.sim.audit()[before..]
+            .iter()
+            .filter(|e| e.user == "alice" && e.resource == "configmaps" && e.verb == "list")
+            .map(|e| (e.path.clone(), e.accept.clone(), e.accept_encoding.clone()))
+            .collect();
+        assert_eq!(asked.len(), ALICE_NAMESPACES.len(), "{asked:?}");
+        for (path, accept, encoding) in asked {
+            assert_eq!(
+                encoding, None,
+                "{accept_encoding}: {path} was asked with Accept-Encoding"
+            );
+            assert_eq!(accept.as_deref(), Some("application/json"), "{path}");
+        }
     }
 }
 

@@ -71,6 +71,10 @@ pub struct AuditEntry {
     pub resource: String,
     /// Response status code.
     pub code: u16,
+    /// The request's `Accept` (a test reads what a proxy asked for on its caller's behalf).
+    pub accept: Option<String>,
+    /// The request's `Accept-Encoding` (kube-apiserver compresses large answers when it is `gzip`).
+    pub accept_encoding: Option<String>,
 }
 
 /// The cluster state shared by every connection.

@@ -39,6 +39,8 @@ pub async fn handle(
         verb: req.method().as_str().to_ascii_lowercase(),
         resource: String::new(),
         code: 0,
+        accept: header_text(&req, http::header::ACCEPT),
+        accept_encoding: header_text(&req, http::header::ACCEPT_ENCODING),
     };
     let resp = match serve(&cluster, &conn, req, &mut audit).await {
         Ok(resp) => resp,
@@ -47,6 +49,14 @@ pub async fn handle(
     audit.code = resp.status().as_u16();
     cluster.record(audit);
     Ok(resp)
+}
+
+/// A header's value as text, when present and readable.
+fn header_text(req: &Request<Incoming>, name: http::header::HeaderName) -> Option<String> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 async fn serve(
