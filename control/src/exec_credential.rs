@@ -248,6 +248,16 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
     use std::os::unix::fs::PermissionsExt;
+    use std::sync::{Mutex, MutexGuard};
+
+    /// Serialises the tests that write and run plugin scripts. A script still open for writing in one test
+    /// is inherited by a child another test forks at that moment, and exec'ing it then fails with ETXTBSY
+    /// ("Text file busy"); only these tests start processes in this crate.
+    static SCRIPTS: Mutex<()> = Mutex::new(());
+
+    fn scripts() -> MutexGuard<'static, ()> {
+        SCRIPTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 
     fn plugin(dir: &std::path::Path, body: &str) -> ExecConfig {
         let path = dir.join("plugin.sh");
@@ -266,6 +276,7 @@ mod tests {
 
     #[test]
     fn a_token_plugin_is_read_with_its_expiry_and_environment() {
+        let _scripts = scripts();
         let dir = tempfile::tempdir().unwrap();
         let exec = plugin(
             dir.path(),
@@ -282,6 +293,7 @@ printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
 
     #[test]
     fn a_plugin_that_asks_is_told_its_cluster() {
+        let _scripts = scripts();
         let dir = tempfile::tempdir().unwrap();
         let mut exec = plugin(
             dir.path(),
@@ -312,6 +324,7 @@ echo '{"status":{"token":"t"}}'"#,
 
     #[test]
     fn failures_name_the_command_and_say_why() {
+        let _scripts = scripts();
         let dir = tempfile::tempdir().unwrap();
         let failing = plugin(dir.path(), "echo 'no credentials' >&2; exit 3");
         let err = run(&failing, PLUGIN_TIMEOUT).unwrap_err().to_string();
