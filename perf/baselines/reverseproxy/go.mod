@@ -1,0 +1,3 @@
+module capsule-proxy/perf/baselines/reverseproxy
+
+go 1.19
