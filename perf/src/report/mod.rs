@@ -1,6 +1,6 @@
 //! The suite's report: `perf/results/<date>.md` and its chart `<date>.svg`, made from a [`model::Report`].
 //!
-//! [`render_markdown`] and [`render_svg`] are pure functions of the report; [`write`] puts both in a directory.
+//! [`render_markdown`] and [`render_svg`] are pure functions of the report; [`write()`] puts both in a directory.
 //! The Markdown holds the machine and tools, the targets, and per scenario one row per contender: its rate,
 //! latency added over `direct`, the proxy's CPU per unit and its ratio to each baseline, RSS, errors and the
 //! scenario's own columns. The chart shows each proxy's CPU per unit relative to nginx's, scenario by scenario.
