@@ -22,7 +22,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use crate::conn::{Common, SharedTarget, Target};
 use crate::units;
 
-/// The subprotocols offered, preferred first.
+/// The subprotocols offered by default, preferred first.
 const PROTOCOLS: &str = "v5.channel.k8s.io, v4.channel.k8s.io";
 const V5: &str = "v5.channel.k8s.io";
 const STDIN: u8 = 0;
@@ -50,6 +50,9 @@ pub(crate) struct ExecArgs {
     /// Concurrent sessions.
     #[arg(long, default_value_t = 1)]
     sessions: usize,
+    /// Subprotocols to offer, preferred first.
+    #[arg(long, default_value = PROTOCOLS)]
+    protocols: String,
     /// Give up after this long.
     #[arg(long, default_value = "60s", value_parser = units::duration)]
     timeout: Duration,
@@ -102,8 +105,10 @@ pub(crate) async fn run(args: ExecArgs) -> Result<ExecReport> {
     let tasks: Vec<_> = (0..args.sessions)
         .map(|_| {
             let target = SharedTarget::clone(&target);
-            let path = args.path.clone();
-            tokio::spawn(async move { session(&target, &path, args.bytes, args.message_bytes).await })
+            let (path, protocols) = (args.path.clone(), args.protocols.clone());
+            tokio::spawn(
+                async move { session(&target, &path, &protocols, args.bytes, args.message_bytes).await },
+            )
         })
         .collect();
     let (mut done, mut errors, mut first_error) = (Vec::new(), 0u64, None);
@@ -173,14 +178,19 @@ fn check_echo(data: &[u8], offset: u64) -> Result<()> {
 }
 
 /// One session: handshake, stream, status.
-async fn session(target: &Target, path: &str, total: u64, message_bytes: u64) -> Result<Session> {
+async fn session(
+    target: &Target,
+    path: &str,
+    protocols: &str,
+    total: u64,
+    message_bytes: u64,
+) -> Result<Session> {
     let scheme = if target.is_tls() { "wss" } else { "ws" };
     let mut request = format!("{scheme}://{}{path}", target.authority)
         .into_client_request()
         .context("building the WebSocket request")?;
-    request
-        .headers_mut()
-        .insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(PROTOCOLS));
+    let offered = HeaderValue::from_str(protocols).context("--protocols")?;
+    request.headers_mut().insert(SEC_WEBSOCKET_PROTOCOL, offered);
     if let Some(auth) = &target.authorization {
         request
             .headers_mut()

@@ -82,6 +82,8 @@ struct Tally {
     connects: u64,
     latency: Histogram,
     first_error: Option<String>,
+    /// The first non-2xx status.
+    first_status: u16,
 }
 
 impl Tally {
@@ -145,6 +147,9 @@ pub(crate) async fn run(args: GetArgs) -> Result<GetReport> {
         total.connects += tally.connects;
         total.latency.merge(&tally.latency);
         total.first_error = total.first_error.or(tally.first_error);
+        if total.first_status == 0 {
+            total.first_status = tally.first_status;
+        }
     }
     let seconds = args.duration.as_secs_f64();
     if total.requests == 0 {
@@ -152,6 +157,13 @@ pub(crate) async fn run(args: GetArgs) -> Result<GetReport> {
             "no response in {seconds} s ({} errors){}",
             total.errors,
             total.first_error.map(|e| format!(": {e}")).unwrap_or_default()
+        );
+    }
+    if total.non_2xx == total.requests {
+        bail!(
+            "every response ({}) was non-2xx, the first {}",
+            total.requests,
+            total.first_status
         );
     }
     let h = &total.latency;
@@ -216,6 +228,9 @@ async fn worker(
                     tally.bytes += response.bytes;
                     if !(200..300).contains(&response.status) {
                         tally.non_2xx += 1;
+                        if tally.first_status == 0 {
+                            tally.first_status = response.status;
+                        }
                     }
                     tally
                         .latency
