@@ -35,6 +35,9 @@ pub struct Options {
     /// it. kube-apiserver's Go server closes idle keep-alive connections too; load balancers in front of it
     /// often after a few minutes.
     pub idle_timeout: Duration,
+    /// Largest chunk of a chunked JSON answer of an object or list, in data bytes; answers of at most 2 KiB go
+    /// out with a `Content-Length`, as kube-apiserver's do. 0 sends every answer with a `Content-Length`.
+    pub chunk_bytes: usize,
 }
 
 impl Default for Options {
@@ -46,6 +49,7 @@ impl Default for Options {
             history_limit: crate::store::DEFAULT_HISTORY,
             audit_limit: 10_000,
             idle_timeout: Duration::from_secs(30),
+            chunk_bytes: crate::chunked::DEFAULT_CHUNK_BYTES,
         }
     }
 }

@@ -112,6 +112,15 @@ impl Fixture {
         Ok(fixture)
     }
 
+    /// Adds `other`'s identities, objects and logs after this fixture's; fails when the result is inconsistent
+    /// (an identity name or token given twice).
+    pub fn merge(&mut self, other: Fixture) -> Result<(), FixtureError> {
+        self.identities.extend(other.identities);
+        self.objects.extend(other.objects);
+        self.pod_logs.extend(other.pod_logs);
+        self.validate()
+    }
+
     fn validate(&self) -> Result<(), FixtureError> {
         let mut names = std::collections::HashSet::new();
         let mut tokens = std::collections::HashSet::new();

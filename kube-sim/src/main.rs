@@ -1,7 +1,8 @@
 //! `kube-sim`: runs the simulated kube-apiserver from the command line.
 //!
 //! ```text
-//! kube-sim serve --fixture kube-sim/fixtures/demo.yaml --addr 127.0.0.1:6443 --state-dir target/kube-sim [--plain-http]
+//! kube-sim serve --fixture kube-sim/fixtures/demo.yaml --addr 127.0.0.1:6443 --state-dir target/kube-sim \
+//!     [--plain-http] [--perf-objects] [--chunk-bytes 4096]
 //! ```
 
 use std::net::SocketAddr;
@@ -43,6 +44,15 @@ enum Command {
         /// Close connections idle this long between requests (`500ms`, `30s`, `5m`).
         #[arg(long, default_value = "30s", value_parser = parse_duration)]
         idle_timeout: Duration,
+        /// Also serve the perf suite's objects: namespaces perf-1k, perf-10k, perf-1m and perf-20m (ConfigMap
+        /// lists of that many bytes), perf-watch (ConfigMap tick), and tenant fan of owner erin with 100
+        /// namespaces fan-000…fan-099 of 5 pods each.
+        #[arg(long)]
+        perf_objects: bool,
+        /// Largest chunk of a chunked JSON answer, in bytes: answers over 2 KiB go out chunked, as
+        /// kube-apiserver's do. 0 sends every answer with a Content-Length.
+        #[arg(long, default_value_t = kube_sim::chunked::DEFAULT_CHUNK_BYTES)]
+        chunk_bytes: usize,
     },
 }
 
@@ -71,12 +81,18 @@ async fn run(command: Command) -> anyhow::Result<()> {
         state_dir,
         plain_http,
         idle_timeout,
+        perf_objects,
+        chunk_bytes,
     } = command;
-    let fixture = Fixture::load(&fixture)?;
+    let mut fixture = Fixture::load(&fixture)?;
+    if perf_objects {
+        fixture.merge(kube_sim::perf_objects::fixture())?;
+    }
     let mut config = SimConfig::new(fixture, state_dir);
     config.addr = addr;
     config.plain_http = plain_http;
     config.options.idle_timeout = idle_timeout;
+    config.options.chunk_bytes = chunk_bytes;
     let mut sim = KubeSim::start(config).await?;
     println!("kube-sim ready on {}", sim.url());
     println!("kubeconfigs in {}", sim.state_dir().display());

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::cluster::{Cluster, run_pod};
 use crate::connection::ConnectionInfo;
+use crate::encoded::Stored;
 use crate::identity::UserInfo;
 use crate::kinds::{Kind, Storage};
 use crate::params::Params;
@@ -20,7 +21,7 @@ use crate::request::ResourceRequest;
 use crate::response::{self, Body, Format};
 use crate::status::ApiError;
 use crate::store::{labels, metadata_mut, object_name};
-use crate::{metadata, patch, protobuf, protobuf_objects, reviews, streams, table};
+use crate::{encoded, metadata, patch, protobuf, protobuf_objects, reviews, streams, table};
 
 /// Serves an authorized resource request.
 pub async fn serve(
@@ -65,25 +66,31 @@ pub async fn serve(
     let format = response::negotiate(req.headers().get(header::ACCEPT))?;
     let status_only = rr.subresource.as_deref() == Some("status");
     let name = rr.name.clone().unwrap_or_default();
+    let chunk_bytes = cluster.options.chunk_bytes;
+    let single = |code, object: &Value| single(code, kind, object, format, chunk_bytes);
     match rr.verb {
         "get" => {
-            let object = cluster
+            let stored = cluster
                 .store
-                .get(kind, &namespace, &name)
+                .get_stored(kind, &namespace, &name)
                 .ok_or_else(|| ApiError::not_found(kind.group, kind.resource, &name))?;
-            render(kind, &[object], None, format, &params, None)
+            if format == Format::Json {
+                let parts = vec![stored.json, Bytes::from_static(b"\n")];
+                return Ok(response::json_parts(StatusCode::OK, parts, chunk_bytes));
+            }
+            render(kind, &[stored.object], None, format, &params, None, chunk_bytes)
         }
         "list" => list(cluster, kind, rr.namespace.as_deref(), &params, format),
         "watch" => streams::watch(cluster, conn, &rr, &params, format),
         "create" => {
             let body = read_object(cluster, kind, req).await?;
             let created = create(cluster, kind, &namespace, body, &params)?;
-            single(StatusCode::CREATED, kind, &created, format)
+            single(StatusCode::CREATED, &created)
         }
         "update" => {
             let body = read_object(cluster, kind, req).await?;
             let updated = update(cluster, kind, &namespace, &name, body, status_only, &params)?;
-            single(StatusCode::OK, kind, &updated, format)
+            single(StatusCode::OK, &updated)
         }
         "patch" => {
             let content_type = response::media_type(req.headers().get(header::CONTENT_TYPE));
@@ -94,7 +101,7 @@ pub async fn serve(
                 .ok_or_else(|| ApiError::not_found(kind.group, kind.resource, &name))?;
             let patched = apply_patch(kind, &current, &content_type, &body)?;
             let updated = update(cluster, kind, &namespace, &name, patched, status_only, &params)?;
-            single(StatusCode::OK, kind, &updated, format)
+            single(StatusCode::OK, &updated)
         }
         "delete" => {
             if params.dry_run() {
@@ -102,10 +109,10 @@ pub async fn serve(
                     .store
                     .get(kind, &namespace, &name)
                     .ok_or_else(|| ApiError::not_found(kind.group, kind.resource, &name))?;
-                return single(StatusCode::OK, kind, &object, format);
+                return single(StatusCode::OK, &object);
             }
             let deleted = cluster.remove(&kind.api_version(), kind.kind, &namespace, &name)?;
-            single(StatusCode::OK, kind, &deleted, format)
+            single(StatusCode::OK, &deleted)
         }
         "deletecollection" => {
             let (label_sel, field_sel) = params.selectors(kind)?;
@@ -138,6 +145,7 @@ pub async fn serve(
                 format,
                 &params,
                 None,
+                chunk_bytes,
             )
         }
         other => Err(ApiError::method_not_supported(kind.group, kind.resource, other)),
@@ -145,8 +153,15 @@ pub async fn serve(
 }
 
 /// A written (or deleted) object answered in `format`: JSON, or its PartialObjectMetadata when asked for.
-fn single(code: StatusCode, kind: &Kind, object: &Value, format: Format) -> Result<Response<Body>, ApiError> {
-    Ok(response::json(code, &*metadata::single(kind, object, format)?))
+fn single(
+    code: StatusCode,
+    kind: &Kind,
+    object: &Value,
+    format: Format,
+    chunk_bytes: usize,
+) -> Result<Response<Body>, ApiError> {
+    let answer = metadata::single(kind, object, format)?;
+    Ok(response::json_object(code, &answer, chunk_bytes))
 }
 
 async fn read_bytes(cluster: &Cluster, req: Request<Incoming>) -> Result<Bytes, ApiError> {
@@ -256,13 +271,12 @@ fn list(
         ));
     }
     let after = start.as_ref().map(|(_, ns, name)| (ns.as_str(), name.as_str()));
-    let listing = cluster.store.list(kind, namespace, after);
-    let list_rv = start.as_ref().map_or(listing.resource_version, |(rv, _, _)| *rv);
-    let mut matching = listing
-        .items
+    let (listed, read_rv) = cluster.store.list_stored(kind, namespace, after);
+    let list_rv = start.as_ref().map_or(read_rv, |(rv, _, _)| *rv);
+    let mut matching = listed
         .into_iter()
-        .filter(|o| label_sel.matches(labels(o)) && field_sel.matches(o));
-    let mut items: Vec<Arc<Value>> = if limit > 0 {
+        .filter(|s| label_sel.matches(labels(&s.object)) && field_sel.matches(&s.object));
+    let items: Vec<Stored> = if limit > 0 {
         matching.by_ref().take(limit).collect()
     } else {
         matching.by_ref().collect()
@@ -271,16 +285,27 @@ fn list(
     let next = if remaining > 0 {
         items.last().map(|last| {
             let ns = last
+                .object
                 .pointer("/metadata/namespace")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            (encode_continue(list_rv, ns, object_name(last)), remaining)
+            (encode_continue(list_rv, ns, object_name(&last.object)), remaining)
         })
     } else {
         None
     };
-    items.shrink_to_fit();
-    render(kind, &items, Some(list_rv), format, params, next)
+    let chunk_bytes = cluster.options.chunk_bytes;
+    if format == Format::Json {
+        let mut metadata = json!({"resourceVersion": list_rv.to_string()});
+        if let Some((token, remaining)) = next {
+            metadata["continue"] = json!(token);
+            metadata["remainingItemCount"] = json!(remaining);
+        }
+        let parts = encoded::list_parts(kind.list_kind().as_str(), &kind.api_version(), &metadata, &items);
+        return Ok(response::json_parts(StatusCode::OK, parts, chunk_bytes));
+    }
+    let objects: Vec<Arc<Value>> = items.into_iter().map(|s| s.object).collect();
+    render(kind, &objects, Some(list_rv), format, params, next, chunk_bytes)
 }
 
 /// Renders one object (`list_rv == None`) or a list, as JSON, as a Table or as PartialObjectMetadata[List].
@@ -291,6 +316,7 @@ fn render(
     format: Format,
     params: &Params,
     next: Option<(String, usize)>,
+    chunk_bytes: usize,
 ) -> Result<Response<Body>, ApiError> {
     let mut body = match (format, list_rv) {
         (Format::Table(version), _) => {
@@ -326,7 +352,7 @@ fn render(
         body["metadata"]["continue"] = json!(token);
         body["metadata"]["remainingItemCount"] = json!(remaining);
     }
-    Ok(response::json(StatusCode::OK, &body))
+    Ok(response::json_object(StatusCode::OK, &body, chunk_bytes))
 }
 
 const GENERATE_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";

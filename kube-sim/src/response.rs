@@ -102,6 +102,23 @@ pub fn json(code: StatusCode, value: &Value) -> Response<Body> {
     bytes(code, "application/json", body)
 }
 
+/// A JSON answer of an object or a list, made of `parts` and written as kube-apiserver writes it: with a
+/// `Content-Length` up to 2 KiB, else chunked in chunks of at most `chunk_bytes` (see [`crate::chunked`]).
+pub fn json_parts(code: StatusCode, parts: Vec<Bytes>, chunk_bytes: usize) -> Response<Body> {
+    let mut resp = Response::new(crate::chunked::body(parts, chunk_bytes));
+    *resp.status_mut() = code;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+/// An object or list answer (see [`json_parts`]).
+pub fn json_object(code: StatusCode, value: &Value, chunk_bytes: usize) -> Response<Body> {
+    let mut body = serde_json::to_vec(value).unwrap_or_default();
+    body.push(b'\n');
+    json_parts(code, vec![Bytes::from(body)], chunk_bytes)
+}
+
 /// A response with a given content type.
 pub fn bytes(code: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
     let mut resp = Response::new(full(body));

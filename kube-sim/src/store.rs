@@ -1,7 +1,8 @@
 //! The object store: every object of every stored kind, one cluster-wide resourceVersion counter, and a bounded
 //! history of change events that watches replay from.
 //!
-//! Objects are `serde_json::Value`s behind `Arc`, keyed by (group, resource, namespace, name). Writes take one
+//! Objects are `serde_json::Value`s behind `Arc`, each kept with its JSON encoding ([`Stored`], made when it is
+//! written), keyed by (group, resource, namespace, name). Writes take one
 //! mutex, bump the resourceVersion, append an [`Event`] to the history and broadcast it; a watch subscribes under
 //! the same lock, so it sees every event after the point it started from, with no gap and no duplicate.
 //!
@@ -15,10 +16,12 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use bytes::Bytes;
 use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
 use crate::catalog::ServedKinds;
+use crate::encoded::{EventLines, Stored};
 use crate::kinds::Kind;
 use crate::status::ApiError;
 use crate::{clock, crd};
@@ -83,6 +86,42 @@ pub struct Event {
     pub object: Arc<Value>,
     /// The object before the change, for modifications.
     pub old: Option<Arc<Value>>,
+    /// `object` as JSON.
+    pub json: Bytes,
+    /// The JSON event lines of this event, made once for every watcher.
+    lines: EventLines,
+}
+
+impl Event {
+    /// An event about `object`, encoded as `json`.
+    pub fn new(
+        resource_version: u64,
+        kind: EventType,
+        key: ObjectKey,
+        object: Stored,
+        old: Option<Arc<Value>>,
+    ) -> Self {
+        Self {
+            resource_version,
+            kind,
+            key,
+            object: object.object,
+            old,
+            json: object.json,
+            lines: EventLines::default(),
+        }
+    }
+
+    /// The JSON watch line of this event's object as a `seen_as` event (a watch on a selector sees a
+    /// modification as ADDED or DELETED), encoded once whatever the number of watchers.
+    pub fn json_line(&self, seen_as: EventType) -> Bytes {
+        let slot = match seen_as {
+            EventType::Added => 0,
+            EventType::Modified => 1,
+            EventType::Deleted => 2,
+        };
+        self.lines.get(slot, seen_as.as_str(), &self.json)
+    }
 }
 
 /// Default number of events the history keeps for watches to resume from.
@@ -92,7 +131,7 @@ const LIVE_CAPACITY: usize = 4096;
 
 struct Inner {
     resource_version: u64,
-    objects: BTreeMap<ObjectKey, Arc<Value>>,
+    objects: BTreeMap<ObjectKey, Stored>,
     history: VecDeque<Arc<Event>>,
     history_limit: usize,
     /// Lowest resourceVersion a watch may resume from (exclusive): events after it are all in `history`.
@@ -170,6 +209,14 @@ impl Store {
         self.lock()
             .objects
             .get(&ObjectKey::new(kind, namespace, name))
+            .map(|s| Arc::clone(&s.object))
+    }
+
+    /// One object with its JSON encoding.
+    pub fn get_stored(&self, kind: &Kind, namespace: &str, name: &str) -> Option<Stored> {
+        self.lock()
+            .objects
+            .get(&ObjectKey::new(kind, namespace, name))
             .cloned()
     }
 
@@ -180,12 +227,28 @@ impl Store {
         let items = inner
             .scan(kind, namespace)
             .filter(|(k, _)| after.is_none_or(|(ns, n)| (k.namespace.as_str(), k.name.as_str()) > (ns, n)))
-            .map(|(_, v)| Arc::clone(v))
+            .map(|(_, v)| Arc::clone(&v.object))
             .collect();
         Listing {
             items,
             resource_version: inner.resource_version,
         }
+    }
+
+    /// As [`Store::list`], each object with its JSON encoding; and the resourceVersion read at.
+    pub fn list_stored(
+        &self,
+        kind: &Kind,
+        namespace: Option<&str>,
+        after: Option<(&str, &str)>,
+    ) -> (Vec<Stored>, u64) {
+        let inner = self.lock();
+        let items = inner
+            .scan(kind, namespace)
+            .filter(|(k, _)| after.is_none_or(|(ns, n)| (k.namespace.as_str(), k.name.as_str()) > (ns, n)))
+            .map(|(_, v)| v.clone())
+            .collect();
+        (items, inner.resource_version)
     }
 
     /// Creates an object, filling server-set metadata. Fails if it exists.
@@ -247,7 +310,7 @@ impl Store {
     ) -> Result<Arc<Value>, ApiError> {
         let mut inner = self.lock();
         let key = ObjectKey::new(kind, if kind.namespaced { namespace } else { "" }, name);
-        let Some(old) = inner.objects.get(&key).cloned() else {
+        let Some(old) = inner.objects.get(&key).map(|s| Arc::clone(&s.object)) else {
             return Err(ApiError::not_found(kind.group, kind.resource, name));
         };
         let wanted_rv = object
@@ -313,7 +376,7 @@ impl Store {
     pub fn delete(&self, kind: &Kind, namespace: &str, name: &str) -> Result<Arc<Value>, ApiError> {
         let mut inner = self.lock();
         let key = ObjectKey::new(kind, if kind.namespaced { namespace } else { "" }, name);
-        let Some(current) = inner.objects.get(&key).cloned() else {
+        let Some(current) = inner.objects.get(&key).map(|s| Arc::clone(&s.object)) else {
             return Err(ApiError::not_found(kind.group, kind.resource, name));
         };
         if crd::is_definition(kind.group, kind.resource)
@@ -382,7 +445,10 @@ impl Store {
     pub fn list_and_subscribe(&self, kind: &Kind, namespace: Option<&str>) -> (Listing, Subscription) {
         let inner = self.lock();
         let live = self.live.subscribe();
-        let items = inner.scan(kind, namespace).map(|(_, v)| Arc::clone(v)).collect();
+        let items = inner
+            .scan(kind, namespace)
+            .map(|(_, v)| Arc::clone(&v.object))
+            .collect();
         let rv = inner.resource_version;
         (
             Listing {
@@ -416,7 +482,7 @@ impl Inner {
         &'a self,
         kind: &Kind,
         namespace: Option<&'a str>,
-    ) -> impl Iterator<Item = (&'a ObjectKey, &'a Arc<Value>)> + 'a {
+    ) -> impl Iterator<Item = (&'a ObjectKey, &'a Stored)> + 'a {
         self.scan_resource(kind.group, kind.resource, namespace)
     }
 
@@ -426,7 +492,7 @@ impl Inner {
         group: &'static str,
         resource: &'static str,
         namespace: Option<&'a str>,
-    ) -> impl Iterator<Item = (&'a ObjectKey, &'a Arc<Value>)> + 'a {
+    ) -> impl Iterator<Item = (&'a ObjectKey, &'a Stored)> + 'a {
         let lo = ObjectKey {
             group,
             resource,
@@ -448,24 +514,19 @@ impl Inner {
         old: Option<Arc<Value>>,
     ) {
         self.resource_version = rv;
+        let stored = Stored::new(object);
         if kind == EventType::Deleted {
             self.objects.remove(&key);
         } else {
-            self.objects.insert(key.clone(), Arc::clone(&object));
+            self.objects.insert(key.clone(), stored.clone());
         }
         if crd::is_definition(key.group, key.resource) {
             let definitions = self
                 .scan_resource(crd::GROUP, crd::RESOURCE, None)
-                .map(|(_, v)| v.as_ref());
+                .map(|(_, v)| v.object.as_ref());
             self.served = ServedKinds::with_definitions(definitions);
         }
-        let event = Arc::new(Event {
-            resource_version: rv,
-            kind,
-            key,
-            object,
-            old,
-        });
+        let event = Arc::new(Event::new(rv, kind, key, stored, old));
         if self.history.len() >= self.history_limit
             && let Some(dropped) = self.history.pop_front()
         {
@@ -477,7 +538,7 @@ impl Inner {
     }
 
     fn remove(&mut self, live: &broadcast::Sender<Arc<Event>>, key: ObjectKey) -> Option<Arc<Value>> {
-        let old = Arc::clone(self.objects.get(&key)?);
+        let old = Arc::clone(&self.objects.get(&key)?.object);
         let rv = self.resource_version + 1;
         let mut last = (*old).clone();
         metadata_mut(&mut last).insert("resourceVersion".into(), json!(rv.to_string()));

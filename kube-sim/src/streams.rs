@@ -25,9 +25,7 @@ use crate::watch::WatchFilter;
 use crate::{exec, metadata, table};
 
 fn event_line(kind: &str, object: &Value) -> Bytes {
-    let mut line = serde_json::to_vec(&json!({ "type": kind, "object": object })).unwrap_or_default();
-    line.push(b'\n');
-    Bytes::from(line)
+    crate::encoded::event_line(kind, &serde_json::to_vec(object).unwrap_or_default())
 }
 
 struct Encoder {
@@ -38,6 +36,15 @@ struct Encoder {
 }
 
 impl Encoder {
+    /// A stored event as this watcher sees it: JSON lines are shared by every watcher of the event.
+    fn encode_event(&mut self, kind: EventType, event: &Event) -> Bytes {
+        match self.format {
+            // A watch asked for the list form gets its objects untransformed, as JSON.
+            Format::Json | Format::PartialObjectMetadataList(_) => event.json_line(kind),
+            Format::Table(_) | Format::PartialObjectMetadata(_) => self.encode(kind, &event.object),
+        }
+    }
+
     fn encode(&mut self, kind: EventType, object: &Value) -> Bytes {
         match self.format {
             Format::Json => event_line(kind.as_str(), object),
@@ -200,7 +207,7 @@ async fn send_event(
     event: &Event,
 ) -> bool {
     match filter.translate(event) {
-        Some(kind) => tx.send(encoder.encode(kind, &event.object)).await.is_ok(),
+        Some(kind) => tx.send(encoder.encode_event(kind, event)).await.is_ok(),
         None => true,
     }
 }

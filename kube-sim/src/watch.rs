@@ -62,23 +62,19 @@ impl WatchFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encoded::Stored;
     use crate::store::ObjectKey;
     use serde_json::json;
     use std::sync::Arc;
 
     fn event(kind: EventType, old: Option<Value>, new: Value) -> Event {
-        Event {
-            resource_version: 5,
-            kind,
-            key: ObjectKey {
-                group: "",
-                resource: "namespaces",
-                namespace: String::new(),
-                name: "a".into(),
-            },
-            object: Arc::new(new),
-            old: old.map(Arc::new),
-        }
+        let key = ObjectKey {
+            group: "",
+            resource: "namespaces",
+            namespace: String::new(),
+            name: "a".into(),
+        };
+        Event::new(5, kind, key, Stored::new(Arc::new(new)), old.map(Arc::new))
     }
 
     #[test]
