@@ -87,7 +87,8 @@ pub(crate) struct WatchReport {
     ended: u64,
     /// Time taken to open them.
     open_seconds: f64,
-    /// Events received before the watches were all open (the initial ADDED events).
+    /// Events received before the watches were all open, or stamped (`ts`) before that: the initial
+    /// ADDED events.
     initial_events: u64,
     /// Events received while held.
     events: u64,
@@ -117,6 +118,8 @@ struct Shared {
     failed: AtomicU64,
     ended: AtomicU64,
     holding: AtomicBool,
+    /// Unix nanoseconds when the hold began: events stamped earlier are initial states, not updates.
+    hold_start: AtomicU64,
     initial_events: AtomicU64,
     events: AtomicU64,
     bytes: AtomicU64,
@@ -171,6 +174,7 @@ pub(crate) async fn run(args: WatchArgs) -> Result<WatchReport> {
         sleep(Duration::from_millis(10)).await;
     }
     let open_seconds = round_ms(begin.elapsed());
+    shared.hold_start.store(unix_nanos(), Ordering::Relaxed);
     shared.holding.store(true, Ordering::Relaxed);
     let opened = shared.opened.load(Ordering::Relaxed);
     let failed = shared.failed.load(Ordering::Relaxed);
@@ -306,7 +310,9 @@ async fn stream(mut conn: Conn, body: BodyKind, rest: Vec<u8>, shared: &Shared) 
             shared.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
         }
         let mut on_event = |ts: Option<u64>| {
-            if !holding {
+            // An initial ADDED event can arrive just after the hold began: its stamp is older than the hold.
+            let stale = ts.is_some_and(|ts| ts < shared.hold_start.load(Ordering::Relaxed));
+            if !holding || stale {
                 shared.initial_events.fetch_add(1, Ordering::Relaxed);
                 return;
             }
