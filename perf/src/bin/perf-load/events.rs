@@ -25,6 +25,7 @@ impl EventScanner {
                 on_event(self.have_ts.then_some(self.ts));
                 *self = Self::default();
             } else if self.have_ts {
+                // Only an event's first stamp counts.
             } else if self.in_ts {
                 if b.is_ascii_digit() {
                     self.ts = self.ts.saturating_mul(10).saturating_add(u64::from(b - b'0'));

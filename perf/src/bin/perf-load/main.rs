@@ -5,6 +5,21 @@
 //! also prints `{"ready":N,…}` first, once its watches are open); failures print one `perf-load: error: …`
 //! line and exit with status 1. The suite runner (`perf -- all`) spawns it as its own process, so its CPU and
 //! memory are measured apart from the proxy's.
+//!
+//! Every subcommand takes `--url https://HOST:PORT` (or `http://`), `--ca FILE`, `--token T` and/or
+//! `--cert FILE --key FILE`, `--server-name NAME`, and the global `--threads N` (runtime workers, default 1):
+//!
+//! - `get --path P [--connections 16] [--duration 5s] [--warmup 0s] [--new-connection-per-request]` →
+//!   `requests non_2xx errors seconds rps bytes connects p50_us p90_us p99_us p999_us max_us mean_us
+//!   first_error` (`get.rs`).
+//! - `watch --path P --count N [--hold 10s] [--until-stdin-closes] [--open-concurrency 256]
+//!   [--open-timeout 60s]` → `{"ready","failed","open_seconds","rss_kib"}`, then `watches opened failed ended
+//!   open_seconds initial_events events bytes seconds events_per_s latency_samples event_p50_us event_p99_us
+//!   event_p999_us event_max_us rss_kib first_error` (`watch.rs`).
+//! - `churn --path P [--rate 200] [--duration 10s]` → `updates non_2xx errors seconds rate p50_us p99_us
+//!   p999_us max_us` (`churn.rs`).
+//! - `exec --path P [--bytes 64MiB] [--message-bytes 32KiB] [--sessions 1] [--protocols …] [--timeout 60s]`
+//!   → `bytes seconds mib_per_s sessions errors protocol first_error` (`exec.rs`).
 
 mod churn;
 mod conn;
