@@ -14,6 +14,11 @@
 //!
 //! Start it in-process with [`sim::KubeSim::start`], or from the command line with `kube-sim serve`.
 //!
+//! It answers as kube-apiserver does under load: object and list answers over 2 KiB go out chunked in chunks of at
+//! most [`cluster::Options::chunk_bytes`] ([`chunked`]); every stored object keeps its JSON encoding, so a list
+//! copies bytes rather than serializing objects, and a watch event is encoded once for all its watchers
+//! ([`encoded`]). `kube-sim serve --perf-objects` adds the perf suite's objects ([`perf_objects`]).
+//!
 //! CustomResourceDefinitions work: creating one serves its resources (discovery, CRUD, list/watch with
 //! selectors, PartialObjectMetadata) through the same store; see [`crd`] for what is not modelled.
 //!
