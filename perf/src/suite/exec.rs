@@ -62,9 +62,6 @@ fn one(ctx: &Ctx<'_>, contender: &Contender, mib: u64) -> Result<Run> {
     run.proxy_cpu_us_per_req = is_proxy.then(|| per_mib(cost.proxy_us)).filter(|v| v.is_finite());
     run.upstream_cpu_us_per_req = Some(per_mib(cost.sim_us)).filter(|v| v.is_finite());
     run.proxy_rss_kib = is_proxy.then(|| procfs::rss_kib(&pids));
-    run.extra = vec![
-        ("MiB/s".into(), format!("{:.1}", result.mib_per_s)),
-        ("proxy µs/MiB".into(), format!("{:.0}", per_mib(cost.proxy_us))),
-    ];
+    run.extra = vec![("MiB/s".into(), format!("{:.1}", result.mib_per_s))];
     Ok(run)
 }

@@ -189,12 +189,16 @@ pub(crate) fn request_scenario(
 pub(crate) fn print_run(scenario: &str, round: usize, contender: &str, m: &Measured) {
     let o = &m.outcome;
     eprintln!(
-        "    {scenario:<24} r{} {contender:<10} {:>9.0} req/s  p99 {:>8.2} ms  proxy {:>8.1} µs/req  sim {:>8.1} µs/req  \
+        "    {scenario:<24} r{} {contender:<10} {:>9.0} req/s  p99 {:>8.2} ms  proxy {:>8} µs/req  sim {:>8.1} µs/req  \
          other {:>4.1} %{}",
         round + 1,
         o.requests as f64 / o.seconds.max(1e-9),
         o.latency.map_or(f64::NAN, |l| l.p99_us / 1000.0),
-        per(m.cost.proxy_us, o.requests),
+        if contender == "direct" {
+            "-".to_owned()
+        } else {
+            format!("{:.1}", per(m.cost.proxy_us, o.requests))
+        },
         per(m.cost.sim_us, o.requests),
         m.cost.other_pct,
         if o.errors > 0 {

@@ -84,7 +84,6 @@ fn one(binary: &Path, decisions: u64, quick: bool) -> Result<Run> {
     let text = output(command)?;
     let mut run = failed("ours", "");
     run.notes.clear();
-    run.requests = decisions;
     run.seconds = start.elapsed().as_secs_f64();
     run.extra = figures(&text);
     eprintln!(

@@ -124,11 +124,14 @@ pub(crate) fn table(report: &Report) -> String {
                 _ => "-".into(),
             };
             let mut notes: Vec<String> = r.extra.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            if r.notes.iter().any(|n| n.starts_with("DISTURBED")) {
+                notes.push("DISTURBED".into());
+            }
             notes.extend(
                 r.notes
                     .iter()
-                    .filter(|n| n.starts_with("DISTURBED") || n.contains("failed"))
-                    .cloned(),
+                    .filter(|n| n.contains("failed") || n.contains("watches asked"))
+                    .map(|n| n.chars().take(120).collect::<String>()),
             );
             if r.errors > 0 {
                 notes.push(format!("{} errors", r.errors));

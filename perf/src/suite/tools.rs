@@ -92,7 +92,14 @@ pub(crate) fn first_version_line(text: &str) -> String {
         .map(str::trim)
         .find(|l| !l.is_empty())
         .unwrap_or("unknown");
-    line.strip_prefix("nginx version: ").unwrap_or(line).to_owned()
+    let line = line.strip_prefix("nginx version: ").unwrap_or(line);
+    // Build details and banners after the version say nothing the report needs.
+    let end = [" Copyright", " (", " - http"]
+        .iter()
+        .filter_map(|cut| line.find(cut))
+        .min()
+        .unwrap_or(line.len());
+    line[..end].to_owned()
 }
 
 /// Checks `needed`, installs the missing ones unless `no_install`, and returns (tool, version) pairs.
@@ -184,7 +191,15 @@ mod tests {
         );
         assert_eq!(
             first_version_line("wrk 4.1.0 [epoll] Copyright (C) 2012 Will Glozer\nUsage: …"),
-            "wrk 4.1.0 [epoll] Copyright (C) 2012 Will Glozer"
+            "wrk 4.1.0 [epoll]"
+        );
+        assert_eq!(
+            first_version_line("curl 7.88.1 (x86_64-pc-linux-gnu) libcurl/7.88.1"),
+            "curl 7.88.1"
+        );
+        assert_eq!(
+            first_version_line("HAProxy version 2.6.12-1+deb12u4 2026/10/17 - https://haproxy.org/"),
+            "HAProxy version 2.6.12-1+deb12u4 2026/10/17"
         );
         assert_eq!(first_version_line(""), "unknown");
     }

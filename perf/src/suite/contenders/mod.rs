@@ -98,7 +98,7 @@ fn proxied(name: &str, proc: Proc, port: u16, setup: &Setup<'_>, description: St
     Contender {
         name: name.into(),
         url: format!("https://127.0.0.1:{port}"),
-        ca: setup.cert.cert.clone(),
+        ca: setup.cert.ca.clone(),
         description,
         proc: Some(proc),
     }
