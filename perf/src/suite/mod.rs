@@ -160,6 +160,8 @@ fn all(args: &AllArgs, command_line: String) -> Result<()> {
     let ctx = runner::Ctx {
         args,
         sim_pid: sim.proc.pid(),
+        sim_url: sim.url.clone(),
+        sim_ca: sim.ca.clone(),
         hz: procfs::ticks_per_second(),
         script: wrk::write_script(&dir)?,
         perf_load,

@@ -21,6 +21,10 @@ pub(crate) struct Ctx<'a> {
     pub(crate) args: &'a AllArgs,
     /// kube-sim's pid.
     pub(crate) sim_pid: u32,
+    /// kube-sim's URL.
+    pub(crate) sim_url: String,
+    /// The CA of kube-sim's certificate.
+    pub(crate) sim_ca: PathBuf,
     /// Clock ticks per second.
     pub(crate) hz: f64,
     /// wrk's `done` script.

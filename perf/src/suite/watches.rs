@@ -29,8 +29,9 @@ pub(crate) fn run(
     contenders: &mut [&mut Contender],
 ) -> Vec<ScenarioResult> {
     let asked = ctx.args.watch_count();
-    // A proxy holds two descriptors per watch (caller and upstream): more than the limit allows cannot open.
-    let count = asked.min(usize::try_from(ctx.nofile.saturating_sub(256) / 2).unwrap_or(usize::MAX));
+    // A proxy holds two or three descriptors per watch (caller, upstream, and for some a timer or event
+    // descriptor): every contender must be able to hold the same count within the open-file limit.
+    let count = asked.min(usize::try_from(ctx.nofile.saturating_sub(256) / 3).unwrap_or(usize::MAX));
     let capped = (count < asked).then(|| {
         format!(
             "{asked} watches asked, {count} held: the open-file limit is {} (raise the hard limit)",
@@ -166,12 +167,25 @@ fn hold(ctx: &Ctx<'_>, contender: &mut Contender, count: usize, churn: bool) -> 
     if churn {
         let before = measure::sample(&pids, ctx.sim_pid);
         let length = ctx.args.run_length();
-        let churned = load::churn(&target, TICK_PATH, CHURN_RATE, length);
+        // The updates go to kube-sim itself: the proxy's CPU is then the events' delivery alone.
+        let upstream = load::Target {
+            binary: target.binary,
+            url: &ctx.sim_url,
+            ca: &ctx.sim_ca,
+            credential: admin,
+        };
+        let churned = load::churn(&upstream, TICK_PATH, CHURN_RATE, length);
         settle(&pids, ctx.sim_pid);
         let after = measure::sample(&pids, ctx.sim_pid);
         let cost = measure::cost(&before, &after, ctx.hz);
         let report = watches.close()?;
-        let churned = churned?;
+        let churned = match churned {
+            Ok(churned) => churned,
+            Err(e) => {
+                events.notes.push(format!("failed: the updates failed: {e:#}"));
+                return Ok(Held { idle, events });
+            }
+        };
         let expected = churned.updates * report.opened;
         events.requests = report.events;
         events.seconds = cost.seconds;
