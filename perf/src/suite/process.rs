@@ -216,7 +216,7 @@ pub(crate) fn raise_nofile(want: u64) -> u64 {
 
 /// Runs a short command to its end and returns its stdout; fails with its stderr when it exits non-zero.
 pub(crate) fn output(mut command: Command) -> Result<String> {
-    let path = std::path::Path::new(command.get_program());
+    let path = Path::new(command.get_program());
     let program = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
