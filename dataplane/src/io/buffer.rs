@@ -5,10 +5,13 @@ use std::io;
 use monoio::buf::{IoBuf, IoBufMut, SliceMut};
 use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, CancelHandle, CancelableAsyncReadRent};
 
+use super::buffer_pool;
+
 /// A fixed-capacity buffer holding the bytes `[start, end)`: read into at the end, consumed from the front.
 ///
-/// The storage is allocated once per connection and handed to the kernel for each read (io_uring owns the
-/// buffer while an operation is in flight), then given back. If an operation is abandoned (a timeout drops
+/// The storage is taken when first needed and handed to the kernel for each read (io_uring owns the buffer
+/// while an operation is in flight), then given back. A connection that goes quiet can [`IoBuffer::release`]
+/// it to the core's pool and take one again when bytes arrive. If an operation is abandoned (a timeout drops
 /// it), the storage is re-allocated on next use and the buffered bytes are gone; callers close the
 /// connection in that case.
 #[derive(Debug)]
@@ -23,7 +26,7 @@ impl IoBuffer {
     /// An empty buffer of `capacity` bytes.
     pub fn new(capacity: usize) -> Self {
         Self {
-            data: vec![0; capacity].into_boxed_slice(),
+            data: buffer_pool::take(capacity),
             capacity,
             start: 0,
             end: 0,
@@ -111,10 +114,25 @@ impl IoBuffer {
 
     fn ensure_storage(&mut self) {
         if self.data.len() != self.capacity {
-            self.data = vec![0; self.capacity].into_boxed_slice();
+            self.data = buffer_pool::take(self.capacity);
             self.start = 0;
             self.end = 0;
         }
+    }
+
+    /// Gives the storage back to the core's pool when nothing is buffered (a quiet connection waiting for
+    /// bytes); the next read takes storage again. Does nothing while bytes are buffered.
+    pub fn release(&mut self) {
+        if self.is_empty() && !self.data.is_empty() {
+            buffer_pool::give(std::mem::take(&mut self.data));
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Whether the buffer holds storage now (not released or lost).
+    pub fn has_storage(&self) -> bool {
+        !self.data.is_empty()
     }
 
     /// Reads once from `tcp` into the free space; `Ok(0)` is end of stream. A full buffer is an error:
@@ -166,6 +184,13 @@ impl IoBuffer {
     }
 }
 
+impl Drop for IoBuffer {
+    /// The storage goes back to the core's pool: the next connection takes it instead of a fresh zeroed one.
+    fn drop(&mut self) {
+        buffer_pool::give(std::mem::take(&mut self.data));
+    }
+}
+
 /// Writes all of `bytes` (an owned buffer lent to the kernel and given back) to `tcp`.
 pub async fn write_vec<W: AsyncWriteRent>(tcp: &mut W, bytes: &mut Vec<u8>) -> io::Result<()> {
     if bytes.is_empty() {
@@ -193,6 +218,21 @@ mod tests {
         buf.consume(2);
         assert!(buf.is_empty());
         assert_eq!(buf.spare_mut().len(), 8);
+    }
+
+    #[test]
+    fn released_storage_goes_to_the_pool_and_comes_back_on_use() {
+        let mut buf = IoBuffer::new(4321);
+        buf.extend_from(b"ab");
+        buf.release();
+        assert!(buf.has_storage(), "kept while bytes are buffered");
+        buf.consume(2);
+        buf.release();
+        assert!(!buf.has_storage());
+        assert_eq!(buffer_pool::kept(4321), 1);
+        assert!(buf.is_empty() && !buf.is_full());
+        assert_eq!(buf.spare_mut().len(), 4321);
+        assert_eq!(buffer_pool::kept(4321), 0, "taken back from the pool");
     }
 
     #[test]

@@ -3,12 +3,13 @@
 
 pub mod body;
 pub mod buffer;
+pub mod buffer_pool;
 pub mod stop;
 pub mod stream;
 pub mod tls;
 
-pub use body::{BodyRelay, BodySink, RelayError, RunEnd};
+pub use body::{BodyRelay, BodySink, RelayError};
 pub use buffer::IoBuffer;
 pub use stop::StopSignal;
-pub use stream::{ReadHalf, Stream, WriteHalf};
+pub use stream::{ReadHalf, ReadOnce, Stream, WriteHalf};
 pub use tls::TlsConn;
