@@ -2,10 +2,9 @@
 //! body on its way to the API server, a response body on its way to the client, a body read whole.
 
 use std::io;
-use std::pin::pin;
 use std::time::Duration;
 
-use super::{IoBuffer, StopSignal, Stream, WriteHalf};
+use super::{IoBuffer, Stream, WriteHalf};
 use crate::codec::{BodyFraming, ChunkedScanner, CodecError, Limits};
 
 /// Where a body is written: a whole connection or the write half of a split one.
@@ -77,7 +76,7 @@ impl BodyRelay {
     }
 
     /// How many leading bytes of `available` belong to the body; advances past them.
-    fn claim(&mut self, available: &[u8]) -> Result<usize, CodecError> {
+    pub fn claim(&mut self, available: &[u8]) -> Result<usize, CodecError> {
         match self {
             Self::Length(remaining) => {
                 let n = (*remaining).min(available.len() as u64);
@@ -118,22 +117,13 @@ impl BodyRelay {
         dst: &mut impl BodySink,
         idle: Option<Duration>,
     ) -> Result<(), RelayError> {
-        self.relay(src, buf, dst, None, idle).await.map(|_| ())
+        self.relay(src, buf, dst, idle).await
     }
-}
-
-/// How [`BodyRelay::run_until`] ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunEnd {
-    /// The whole body was relayed.
-    Done,
-    /// Stopped by the signal at a boundary.
-    Stopped,
 }
 
 impl BodyRelay {
     /// Whether stopping now leaves the destination with whole chunks only.
-    fn at_boundary(&self) -> bool {
+    pub fn at_boundary(&self) -> bool {
         match self {
             Self::Chunked(scanner) => scanner.at_chunk_start(),
             Self::UntilClose | Self::Done => true,
@@ -141,26 +131,13 @@ impl BodyRelay {
         }
     }
 
-    /// Like [`BodyRelay::run`], but stops when `stop` is set while the relay waits for the source at a chunk
-    /// boundary (a chunk being relayed is finished first).
-    pub async fn run_until(
-        &mut self,
-        src: &mut Stream,
-        buf: &mut IoBuffer,
-        dst: &mut impl BodySink,
-        stop: &StopSignal,
-    ) -> Result<RunEnd, RelayError> {
-        self.relay(src, buf, dst, Some(stop), None).await
-    }
-
     async fn relay(
         &mut self,
         src: &mut Stream,
         buf: &mut IoBuffer,
         dst: &mut impl BodySink,
-        stop: Option<&StopSignal>,
         idle: Option<Duration>,
-    ) -> Result<RunEnd, RelayError> {
+    ) -> Result<(), RelayError> {
         loop {
             if !buf.is_empty() {
                 let n = self.claim(buf.filled()).map_err(RelayError::Framing)?;
@@ -169,35 +146,31 @@ impl BodyRelay {
                     .map_err(RelayError::Write)?;
             }
             if self.is_done() {
-                return Ok(RunEnd::Done);
+                return Ok(());
             }
-            let read = match stop {
-                Some(stop) if self.at_boundary() => {
-                    if stop.is_stopped() {
-                        return Ok(RunEnd::Stopped);
-                    }
-                    let read = pin!(src.read(buf));
-                    monoio::select! {
-                        read = read => read,
-                        () = stop.stopped() => return Ok(RunEnd::Stopped),
-                    }
-                }
-                _ => match idle {
-                    None => src.read(buf).await,
-                    Some(idle) => match monoio::time::timeout(idle, src.read(buf)).await {
-                        Ok(read) => read,
-                        Err(_) => return Err(RelayError::Idle(idle)),
-                    },
+            let read = match idle {
+                None => src.read(buf).await,
+                Some(idle) => match monoio::time::timeout(idle, src.read(buf)).await {
+                    Ok(read) => read,
+                    Err(_) => return Err(RelayError::Idle(idle)),
                 },
             };
             match read {
                 Ok(0) if matches!(self, Self::UntilClose) => {
                     *self = Self::Done;
-                    return Ok(RunEnd::Done);
+                    return Ok(());
                 }
                 Ok(0) => return Err(RelayError::Truncated),
                 Ok(_) => {}
                 Err(e) => return Err(RelayError::Read(e)),
+            }
+            // What the TLS layer already holds joins the buffer, so it leaves in one write.
+            while !buf.is_full() {
+                match src.take_buffered(buf) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) => return Err(RelayError::Read(e)),
+                }
             }
         }
     }

@@ -34,6 +34,64 @@ impl Stream {
         }
     }
 
+    /// Plaintext already received and buffered below `buf` (TLS), taken without touching the socket; `Ok(0)`
+    /// when there is none.
+    pub fn take_buffered(&mut self, buf: &mut IoBuffer) -> io::Result<usize> {
+        match self {
+            Self::Plain(_) => Ok(0),
+            Self::Tls(tls) => tls.take_buffered(buf),
+            Self::Detached => Err(detached()),
+        }
+    }
+
+    /// Reads with at most one socket read: what it brought and whether it drained the socket.
+    pub async fn read_once(&mut self, buf: &mut IoBuffer) -> io::Result<ReadOnce> {
+        match self {
+            Self::Plain(tcp) => {
+                let room = buf.spare_mut().len();
+                let n = buf.read_from(tcp).await?;
+                Ok(ReadOnce {
+                    bytes: Some(n),
+                    drained: n < room,
+                })
+            }
+            Self::Tls(tls) => {
+                let bytes = tls.read_once(buf).await?;
+                Ok(ReadOnce {
+                    bytes,
+                    drained: tls.is_drained(),
+                })
+            }
+            Self::Detached => Err(detached()),
+        }
+    }
+
+    /// Waits until the socket has something to read (or is closed), holding no buffer.
+    pub async fn readable(&self) -> io::Result<()> {
+        match self {
+            Self::Plain(tcp) => tcp.readable(false).await,
+            Self::Tls(tls) => tls.readable().await,
+            Self::Detached => Err(detached()),
+        }
+    }
+
+    /// The socket's descriptor, to look at it without reading (`None` once detached).
+    pub fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        match self {
+            Self::Plain(tcp) => Some(tcp.as_raw_fd()),
+            Self::Tls(tls) => Some(tls.raw_fd()),
+            Self::Detached => None,
+        }
+    }
+
+    /// Gives the connection's own buffers back while nothing is buffered in them (a quiet connection).
+    pub fn release_buffers(&mut self) {
+        if let Self::Tls(tls) = self {
+            tls.release_buffers();
+        }
+    }
+
     /// Writes the first `n` bytes buffered in `buf` and consumes them.
     pub async fn write_buffered(&mut self, buf: &mut IoBuffer, n: usize) -> io::Result<()> {
         match self {
@@ -105,6 +163,16 @@ impl Stream {
             _ => Err(io::Error::other("halves of different connections")),
         }
     }
+}
+
+/// What one [`Stream::read_once`] brought.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOnce {
+    /// Plaintext bytes added to the buffer (`Some(0)`: end of stream), or `None` when the bytes read held no
+    /// data yet (TLS: a partial record, a handshake message).
+    pub bytes: Option<usize>,
+    /// The socket read took everything the socket had then: the next read would likely wait.
+    pub drained: bool,
 }
 
 /// The reading half of a split [`Stream`].

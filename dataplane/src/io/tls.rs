@@ -31,6 +31,8 @@ pub struct TlsConn {
     eof: bool,
     /// A write to the socket failed: nothing more is sent, but what the peer sent can still be read.
     write_failed: bool,
+    /// The last socket read left room in the buffer: the socket had nothing more at that moment.
+    drained: bool,
 }
 
 impl TlsConn {
@@ -43,6 +45,7 @@ impl TlsConn {
             tls_out: Vec::with_capacity(TLS_IN_CAPACITY),
             eof: false,
             write_failed: false,
+            drained: true,
         }
     }
 
@@ -98,6 +101,58 @@ impl TlsConn {
                 }
                 return Ok(0);
             }
+        }
+    }
+
+    /// Plaintext already received, decrypted from what is buffered without touching the socket: `Ok(0)` when
+    /// there is none (or at end of stream; [`Self::read_once`] tells those apart).
+    pub fn take_buffered(&mut self, buf: &mut IoBuffer) -> io::Result<usize> {
+        if let Some(n) = take_plaintext(&mut self.session, buf)? {
+            return Ok(n);
+        }
+        if self.tls_in.is_empty() {
+            return Ok(0);
+        }
+        feed(&mut self.session, &mut self.tls_in)?;
+        Ok(take_plaintext(&mut self.session, buf)?.unwrap_or(0))
+    }
+
+    /// Reads plaintext with at most one socket read: `Some(n)` bytes (`Some(0)` at end of stream), or `None`
+    /// when what arrived holds no application data yet (a partial record, a handshake message).
+    pub async fn read_once(&mut self, buf: &mut IoBuffer) -> io::Result<Option<usize>> {
+        if let Some(n) = take_plaintext(&mut self.session, buf)? {
+            return Ok(Some(n));
+        }
+        if !self.write_failed {
+            // A failure is remembered by `flush_tls`.
+            let _ = self.flush_tls().await;
+        }
+        if !self.pull().await? {
+            return Ok(Some(take_plaintext(&mut self.session, buf)?.unwrap_or(0)));
+        }
+        take_plaintext(&mut self.session, buf)
+    }
+
+    /// Whether the last socket read took everything the socket had then (the next read would likely wait).
+    pub fn is_drained(&self) -> bool {
+        self.drained
+    }
+
+    /// The socket's descriptor.
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.tcp)
+    }
+
+    /// Waits until the socket has something to read (or is closed), holding no buffer.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.tcp.readable(false).await
+    }
+
+    /// Gives the ciphertext buffers back while nothing is buffered in them (a quiet connection).
+    pub fn release_buffers(&mut self) {
+        self.tls_in.release();
+        if !self.session.wants_write() {
+            self.tls_out = Vec::new();
         }
     }
 
@@ -160,6 +215,7 @@ impl TlsConn {
             tls_out,
             eof: read.eof,
             write_failed: false,
+            drained: true,
         })
     }
 
@@ -181,7 +237,10 @@ impl TlsConn {
             if self.eof {
                 return Ok(false);
             }
-            if self.tls_in.read_from(&mut self.tcp).await? == 0 {
+            let room = self.tls_in.spare_mut().len();
+            let n = self.tls_in.read_from(&mut self.tcp).await?;
+            self.drained = n < room;
+            if n == 0 {
                 self.eof = true;
                 // Tell rustls about the EOF so it can tell a clean close from a truncation.
                 self.session.read_tls(&mut io::empty())?;

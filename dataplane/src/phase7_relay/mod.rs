@@ -93,6 +93,9 @@ async fn relay_open_ended(
         ResponsePlan::Watch(ticket) => ticket,
         _ => cx.streams.register(None),
     };
+    // The head went out: the request and response head buffers are not needed while the stream lasts.
+    conn.out = Vec::new();
+    conn.resp = Vec::new();
     let upstream = &mut exchange.upstream;
     let outcome = relay_watching_client(
         body,
