@@ -1,18 +1,22 @@
 //! The per-core connection pool to kube-apiserver: connect (TCP, then TLS) with deadlines, keep idle
 //! keep-alive connections for reuse, forget the stale ones.
 //!
-//! A pooled connection the server (or a load balancer in front of it) has closed is never handed out: each
-//! connection keeps a duplicate of its socket to look at without reading — a non-blocking `MSG_PEEK` — when it
-//! is taken from the pool, and idle connections are looked at once a second, so closed ones are let go at once
-//! instead of waiting in `CLOSE-WAIT` for the next request.
+//! A pooled connection the server (or a load balancer in front of it) has closed is never handed out: its
+//! socket is looked at without reading — a non-blocking `MSG_PEEK` — when it is taken from the pool, and idle
+//! connections are looked at once a second, so closed ones are let go at once instead of waiting in
+//! `CLOSE-WAIT` for the next request. The peek goes to the connection's own socket: no duplicate descriptor,
+//! so a connection (a watch, say) costs one file descriptor on each side.
 
 use std::cell::{Cell, RefCell};
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use monoio::net::TcpStream;
+use nix::errno::Errno;
+use nix::sys::socket::{MsgFlags, sockopt};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -73,8 +77,6 @@ pub struct UpstreamConn {
     /// Taken from the idle pool (and so possibly closed by the server meanwhile).
     pub reused: bool,
     idle_since: Instant,
-    /// A second handle on the socket, to peek at it without disturbing the connection.
-    probe: std::net::TcpStream,
 }
 
 impl UpstreamConn {
@@ -89,9 +91,13 @@ impl UpstreamConn {
         if !self.is_quiet() {
             return false;
         }
-        let mut byte = [std::mem::MaybeUninit::<u8>::uninit(); 1];
-        match socket2::SockRef::from(&self.probe).peek(&mut byte) {
-            Err(e) => e.kind() == io::ErrorKind::WouldBlock,
+        let Some(fd) = self.stream.raw_fd() else {
+            return false;
+        };
+        let mut byte = [0u8; 1];
+        let flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
+        match nix::sys::socket::recv(fd, &mut byte, flags) {
+            Err(e) => e == Errno::EAGAIN,
             // End of stream (the server closed), or bytes nobody asked for.
             Ok(_) => false,
         }
@@ -166,7 +172,7 @@ impl Pool {
 
     /// A new connection, bypassing the idle pool (the retry after a stale pooled connection).
     pub async fn connect(&self) -> Result<UpstreamConn, ConnectError> {
-        let (tcp, probe) = self.connect_tcp().await?;
+        let tcp = self.connect_tcp().await?;
         let stream = match &self.tls {
             None => Stream::Plain(tcp),
             Some(tls) => {
@@ -185,7 +191,6 @@ impl Pool {
             buf: IoBuffer::new(UPSTREAM_BUF),
             reused: false,
             idle_since: Instant::now(),
-            probe,
         })
     }
 
@@ -233,11 +238,11 @@ impl Pool {
         None
     }
 
-    async fn connect_tcp(&self) -> Result<(TcpStream, std::net::TcpStream), ConnectError> {
+    async fn connect_tcp(&self) -> Result<TcpStream, ConnectError> {
         let addrs = self.addrs.borrow().clone();
         let mut last = ConnectError::NoAddress;
         for addr in addrs {
-            match monoio::time::timeout(self.connect_timeout, connect_with_probe(addr)).await {
+            match monoio::time::timeout(self.connect_timeout, connect_socket(addr)).await {
                 Ok(Ok(connected)) => return Ok(connected),
                 Ok(Err(source)) => last = ConnectError::Connect { addr, source },
                 Err(_) => last = ConnectError::ConnectTimeout(addr),
@@ -248,8 +253,8 @@ impl Pool {
 }
 
 /// Connects to `addr` (non-blocking connect, then a wait until the socket is writable) and returns the
-/// runtime's stream with a duplicate of its socket for [`UpstreamConn::is_reusable`].
-async fn connect_with_probe(addr: SocketAddr) -> io::Result<(TcpStream, std::net::TcpStream)> {
+/// runtime's stream.
+async fn connect_socket(addr: SocketAddr) -> io::Result<TcpStream> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     socket.set_nonblocking(true)?;
     socket.set_nodelay(true)?;
@@ -259,13 +264,13 @@ async fn connect_with_probe(addr: SocketAddr) -> io::Result<(TcpStream, std::net
         Err(e) => return Err(e),
     }
     let std: std::net::TcpStream = socket.into();
-    let probe = std.try_clone()?;
     let tcp = TcpStream::from_std(std)?;
     tcp.writable(false).await?;
-    if let Some(e) = probe.take_error()? {
-        return Err(e);
+    match nix::sys::socket::getsockopt(tcp.as_raw_fd(), sockopt::SocketError) {
+        Ok(0) => Ok(tcp),
+        Ok(code) => Err(io::Error::from_raw_os_error(code)),
+        Err(errno) => Err(io::Error::from(errno)),
     }
-    Ok((tcp, probe))
 }
 
 #[cfg(test)]
@@ -286,6 +291,19 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         (listener, addr)
+    }
+
+    /// What a non-blocking peek at `fd` sees: `Some(bytes)`, or `None` when it would block.
+    fn peek(fd: std::os::fd::RawFd) -> Option<usize> {
+        let mut byte = [0u8; 1];
+        nix::sys::socket::recv(fd, &mut byte, MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT).ok()
+    }
+
+    /// The local port of a pooled connection's socket.
+    fn local_port(conn: &UpstreamConn) -> u16 {
+        let fd = conn.stream.raw_fd().unwrap();
+        let addr: nix::sys::socket::SockaddrIn = nix::sys::socket::getsockname(fd).unwrap();
+        addr.port()
     }
 
     /// Polls `done` on the runtime's timer until it holds (the server's close reaches the socket shortly).
@@ -310,12 +328,8 @@ mod tests {
         assert_eq!(pool.idle_count(), 1);
         // The server (or a load balancer) closes the idle connection.
         drop(server_side);
-        let probe = pool.idle.borrow()[0].probe.try_clone().unwrap();
-        eventually(|| {
-            let mut byte = [std::mem::MaybeUninit::<u8>::uninit(); 1];
-            matches!(socket2::SockRef::from(&probe).peek(&mut byte), Ok(0))
-        })
-        .await;
+        let fd = pool.idle.borrow()[0].stream.raw_fd().unwrap();
+        eventually(|| peek(fd) == Some(0)).await;
         let fresh = pool.checkout().await.unwrap();
         assert!(!fresh.reused, "the closed connection was handed out");
         assert_eq!(pool.idle_count(), 0);
@@ -330,12 +344,8 @@ mod tests {
         pool.checkin(conn);
         // Bytes nobody asked for: the start of a response that belongs to no request.
         server_side.write_all(b"HTTP/1.1 200 OK\r\n").unwrap();
-        let probe = pool.idle.borrow()[0].probe.try_clone().unwrap();
-        eventually(|| {
-            let mut byte = [std::mem::MaybeUninit::<u8>::uninit(); 1];
-            matches!(socket2::SockRef::from(&probe).peek(&mut byte), Ok(1))
-        })
-        .await;
+        let fd = pool.idle.borrow()[0].stream.raw_fd().unwrap();
+        eventually(|| peek(fd) == Some(1)).await;
         assert!(!pool.checkout().await.unwrap().reused);
     }
 
@@ -347,12 +357,12 @@ mod tests {
         let second = pool.checkout().await.unwrap();
         let (_a, _) = listener.accept().unwrap();
         let (_b, _) = listener.accept().unwrap();
-        let second_port = second.probe.local_addr().unwrap().port();
+        let second_port = local_port(&second);
         pool.checkin(first);
         pool.checkin(second);
         let again = pool.checkout().await.unwrap();
         assert!(again.reused);
-        assert_eq!(again.probe.local_addr().unwrap().port(), second_port);
+        assert_eq!(local_port(&again), second_port);
         assert_eq!(pool.idle_count(), 1);
     }
 
