@@ -1,8 +1,9 @@
 //! Colours of the contenders, the same in every chart.
 
 /// The colour of each known contender.
-const KNOWN: [(&str, &str); 6] = [
+const KNOWN: [(&str, &str); 7] = [
     ("ours", "#1f5fbf"),
+    ("ours-before", "#9b6fc2"),
     ("ours-epoll", "#7ea6e0"),
     ("nginx", "#2e9e44"),
     ("haproxy", "#e8871e"),

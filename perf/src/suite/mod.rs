@@ -89,9 +89,13 @@ fn select(args: &AllArgs) -> Result<(Vec<Scenario>, Vec<&'static str>)> {
         .into_iter()
         .filter(|s| args.scenarios.is_empty() || args.scenarios.contains(&s.name))
         .collect();
+    if args.before_binary.is_none() && args.contenders.iter().any(|c| c == "ours-before") {
+        bail!("the contender ours-before needs --before-binary PATH");
+    }
     let contenders = NAMES
         .into_iter()
         .filter(|n| args.contenders.is_empty() || args.contenders.iter().any(|c| c == n))
+        .filter(|n| *n != "ours-before" || args.before_binary.is_some())
         .collect();
     Ok((scenarios, contenders))
 }
@@ -214,6 +218,7 @@ fn all(args: &AllArgs, command_line: String) -> Result<()> {
             scratch: &dir,
             logs: &logs,
             proxy_binary: &proxy_binary,
+            before_binary: args.before_binary.as_deref(),
             nofile,
             go_binary: go_binary.as_deref(),
         };

@@ -50,7 +50,7 @@ pub(crate) struct AllArgs {
     /// Only these scenarios (comma-separated names; see `perf list`).
     #[arg(long, value_delimiter = ',')]
     pub(crate) scenarios: Vec<String>,
-    /// Only these contenders (comma-separated: ours, ours-epoll, nginx, haproxy, go, direct).
+    /// Only these contenders (comma-separated: ours, ours-before, ours-epoll, nginx, haproxy, go, direct).
     #[arg(long, value_delimiter = ',')]
     pub(crate) contenders: Vec<String>,
     /// Watches held in idle-watches and watch-events (default 10000; 500 with --quick).
@@ -65,6 +65,10 @@ pub(crate) struct AllArgs {
     /// Use the release binaries as they are.
     #[arg(long)]
     pub(crate) no_build: bool,
+    /// Another capsule-proxy binary (the previous release, a build before a change), measured beside ours as the
+    /// contender `ours-before`: before and after in one run, on the same machine state.
+    #[arg(long)]
+    pub(crate) before_binary: Option<PathBuf>,
     /// Keep the scratch directory (configurations, logs, certificates).
     #[arg(long)]
     pub(crate) keep: bool,

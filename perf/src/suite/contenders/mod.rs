@@ -14,7 +14,15 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Every contender's name, in the order they start and run.
-pub(crate) const NAMES: [&str; 6] = ["direct", "ours", "ours-epoll", "nginx", "haproxy", "go"];
+pub(crate) const NAMES: [&str; 7] = [
+    "direct",
+    "ours",
+    "ours-before",
+    "ours-epoll",
+    "nginx",
+    "haproxy",
+    "go",
+];
 
 /// One running contender.
 pub(crate) struct Contender {
@@ -69,6 +77,8 @@ pub(crate) struct Setup<'a> {
     pub(crate) logs: &'a Path,
     /// `target/release/capsule-proxy`.
     pub(crate) proxy_binary: &'a Path,
+    /// The capsule-proxy binary of `ours-before` (`--before-binary`), when given.
+    pub(crate) before_binary: Option<&'a Path>,
     /// The open-file limit the proxies inherit.
     pub(crate) nofile: u64,
     /// The Go baseline, when built.
@@ -85,8 +95,12 @@ pub(crate) fn start(name: &str, setup: &Setup<'_>) -> Result<Contender> {
             description: format!("the client talks to kube-sim at {}", setup.sim.url),
             proc: None,
         }),
-        "ours" => start_ours(name, setup, &[]),
-        "ours-epoll" => start_ours(name, setup, &["--io-driver=legacy"]),
+        "ours" => start_ours(name, setup, setup.proxy_binary, &[]),
+        "ours-before" => match setup.before_binary {
+            Some(binary) => start_ours(name, setup, binary, &[]),
+            None => bail!("ours-before needs --before-binary"),
+        },
+        "ours-epoll" => start_ours(name, setup, setup.proxy_binary, &["--io-driver=legacy"]),
         "nginx" => start_nginx(setup),
         "haproxy" => start_haproxy(setup),
         "go" => start_go(setup),
@@ -104,8 +118,8 @@ fn proxied(name: &str, proc: Proc, port: u16, setup: &Setup<'_>, description: St
     }
 }
 
-fn start_ours(name: &str, setup: &Setup<'_>, extra: &[&str]) -> Result<Contender> {
-    let mut command = Command::new(setup.proxy_binary);
+fn start_ours(name: &str, setup: &Setup<'_>, binary: &Path, extra: &[&str]) -> Result<Contender> {
+    let mut command = Command::new(binary);
     command
         .env("NAMESPACE", "capsule-system")
         .env("RUST_LOG", "warn")
