@@ -233,13 +233,3 @@ fn write_names_files_by_date_then_time() {
     ));
     let _ = std::fs::remove_dir_all(&dir);
 }
-
-/// Writes the sample report to `$PERF_REPORT_SAMPLE_DIR` (or the temporary directory) to look at:
-/// `PERF_REPORT_SAMPLE_DIR=/tmp/sample cargo test -p perf --lib render_sample -- --ignored --nocapture`.
-#[test]
-#[ignore = "writes files to look at"]
-fn render_sample() {
-    let dir = std::env::var_os("PERF_REPORT_SAMPLE_DIR").map_or_else(std::env::temp_dir, Into::into);
-    let (md, svg) = write(&sample::report(), &dir).expect("sample written");
-    println!("{}\n{}", md.display(), svg.display());
-}
